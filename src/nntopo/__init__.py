@@ -1,0 +1,3 @@
+"""nntopo: the topology of ReLU neural networks."""
+
+__version__ = "0.1.0"
