@@ -1,0 +1,358 @@
+"""The exact polyhedral complex of a ReLU network on a box, and the function that builds it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._subdivision import DegenerateCutError, RawComplex, _cell_signs, build
+from ._weights import as_weights, validate_box
+
+__all__ = ["PolyhedralComplex", "polyhedral_complex", "DegenerateCutError"]
+
+logger = logging.getLogger("nntopo")
+
+_FORMAT = 1
+
+
+class PolyhedralComplex:
+    """Cells of the partition of a box by the hidden ReLUs of a network, with their boundaries.
+
+    Cells of dimension k = 0..d are numbered ``0..f_vector[k]-1``. For every k-cell the
+    sign vector over all ``N`` hidden neurons (in layer order) is ``+1``/``-1`` for the side
+    it lies on and ``0`` when it lies inside that neuron's hyperplane. Regions (d-cells)
+    have no zeros except for a neuron whose pre-activation vanishes identically on them
+    (e.g. a zero row with zero bias).
+
+    Attributes
+    ----------
+    vertices : (f0, d) float64 — vertex coordinates, input units.
+    lo, hi : (d,) float64 — the box.
+    weights : list of (W (out, in), b (out,)) float64 — the network, output layer last.
+    tol : float — relative tolerance under which a pre-activation counted as 0.
+    """
+
+    def __init__(self, raw: RawComplex, weights, lo: np.ndarray, hi: np.ndarray, tol: float) -> None:
+        self._raw = raw
+        self.vertices: np.ndarray = raw.vertices
+        self.lo = np.asarray(lo, dtype=np.float64)
+        self.hi = np.asarray(hi, dtype=np.float64)
+        self.weights = [(np.asarray(W), np.asarray(b)) for W, b in weights]
+        self.tol = float(tol)
+        self._signs: dict[int, np.ndarray] = {0: raw.vertex_signs}
+        self._boundary: dict[int, sp.csr_matrix] = {}
+        self._points: dict[int, np.ndarray] = {}
+        self._lookup: tuple[np.ndarray, np.ndarray] | None = None
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def dim(self) -> int:
+        """Input dimension d."""
+        return int(self.vertices.shape[1])
+
+    @property
+    def n_hidden(self) -> int:
+        """Number N of hidden neurons (length of every sign vector)."""
+        return int(self._raw.vertex_signs.shape[1])
+
+    @property
+    def hidden_widths(self) -> list[int]:
+        """Widths of the hidden layers, in order."""
+        return [int(W.shape[0]) for W, _ in self.weights[:-1]]
+
+    @property
+    def f_vector(self) -> np.ndarray:
+        """Number of k-cells for k = 0..d, shape (d+1,) int64."""
+        return np.asarray(self._raw.counts, dtype=np.int64)
+
+    @property
+    def n_regions(self) -> int:
+        """Number of d-cells (linear regions cut to the box)."""
+        return int(self._raw.counts[-1])
+
+    def euler_characteristic(self) -> int:
+        """Sum over k of (-1)^k f_k; 1 for any cell complex of a box."""
+        f = self.f_vector
+        return int(np.sum(f * (-1) ** np.arange(f.shape[0])))
+
+    # ------------------------------------------------------------------ cells
+    @property
+    def edges(self) -> np.ndarray:
+        """Endpoints of the 1-cells, shape (f1, 2) int64."""
+        return self._raw.edges
+
+    def boundary(self, k: int) -> sp.csr_matrix:
+        """Z/2 boundary matrix from k-cells to (k-1)-cells, shape (f_{k-1}, f_k), uint8 CSR.
+
+        Column c lists the facets of k-cell c. ``k`` ranges over 1..d.
+        """
+        k = self._check_k(k, lo=1)
+        if k not in self._boundary:
+            if k == 1:
+                E = self._raw.edges
+                rows = E.ravel()
+                cols = np.repeat(np.arange(E.shape[0], dtype=np.int64), 2)
+            else:
+                cols, rows = self._raw.pairs[k]
+            shape = (self._raw.counts[k - 1], self._raw.counts[k])
+            data = np.ones(rows.shape[0], dtype=np.uint8)
+            B = sp.csr_matrix((data, (rows, cols)), shape=shape)
+            B.sum_duplicates()
+            self._boundary[k] = B
+        return self._boundary[k]
+
+    def facets(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Facets of the k-cells as CSR arrays ``(indptr (f_k+1,), indices)``: cell c has
+        facets ``indices[indptr[c]:indptr[c+1]]`` (k-1 cells)."""
+        B = self.boundary(k).T.tocsr()
+        return B.indptr, B.indices
+
+    def signs(self, k: int) -> np.ndarray:
+        """Sign vectors of the k-cells, shape (f_k, N) int8 (+1, 0, -1 per hidden neuron)."""
+        k = self._check_k(k, lo=0)
+        if k not in self._signs:
+            below = self.signs(k - 1)
+            if k == 1:
+                E = self._raw.edges
+                s = below[E[:, 0]].astype(np.int16) + below[E[:, 1]]
+                self._signs[1] = np.sign(s).astype(np.int8)
+            else:
+                cells, facets = self._raw.pairs[k]
+                self._signs[k] = _cell_signs(cells, facets, cells.shape[0], below, self._raw.counts[k])
+        return self._signs[k]
+
+    @property
+    def vertex_signs(self) -> np.ndarray:
+        """Sign vectors of the vertices, shape (f0, N) int8."""
+        return self._signs[0]
+
+    @property
+    def region_signs(self) -> np.ndarray:
+        """Sign vectors of the regions, shape (f_d, N) int8."""
+        return self.signs(self.dim)
+
+    @property
+    def activation_patterns(self) -> np.ndarray:
+        """On/off pattern of the hidden ReLUs on each region, shape (f_d, N) bool."""
+        return self.region_signs > 0
+
+    def cell_points(self, k: int) -> np.ndarray:
+        """A point in the relative interior of every k-cell, shape (f_k, d) float64.
+
+        A positive-weight average of the cell's vertices (mean of its facets' points),
+        which lies in the relative interior of a convex polytope.
+        """
+        k = self._check_k(k, lo=0)
+        if k not in self._points:
+            if k == 0:
+                self._points[0] = self.vertices
+            elif k == 1:
+                E = self._raw.edges
+                self._points[1] = 0.5 * (self.vertices[E[:, 0]] + self.vertices[E[:, 1]])
+            else:
+                below = self.cell_points(k - 1)
+                cells, facets = self._raw.pairs[k]
+                n = self._raw.counts[k]
+                cnt = np.bincount(cells, minlength=n).astype(np.float64)
+                pts = np.empty((n, self.dim))
+                for i in range(self.dim):
+                    pts[:, i] = np.bincount(cells, weights=below[facets, i], minlength=n) / cnt
+                self._points[k] = pts
+        return self._points[k]
+
+    @property
+    def interior_points(self) -> np.ndarray:
+        """One interior point per region, shape (f_d, d) float64."""
+        return self.cell_points(self.dim)
+
+    # ------------------------------------------------------------------ queries
+    def pre_activations(self, points: np.ndarray) -> np.ndarray:
+        """Hidden pre-activations at ``points (n, d)``, shape (n, N) float64."""
+        h = np.asarray(points, dtype=np.float64)
+        out = []
+        for W, b in self.weights[:-1]:
+            z = h @ W.T + b
+            out.append(z)
+            h = np.maximum(z, 0.0)
+        if not out:
+            return np.zeros((h.shape[0], 0))
+        return np.concatenate(out, axis=1)
+
+    def region_of(self, points: Any) -> np.ndarray:
+        """Index of the region containing each point, shape (n,) int64; -1 outside the box.
+
+        ``points`` has shape (n, d) (or (d,) for one point). The sign vector of each point
+        (a forward pass) is looked up among the regions' sign vectors. A point lying on a
+        hyperplane (a zero pre-activation) is given the region on the + side of those
+        neurons, else the - side; -1 if neither exists.
+        """
+        P = np.asarray(points, dtype=np.float64)
+        if P.ndim == 1:
+            P = P[None, :]
+        if P.ndim != 2 or P.shape[1] != self.dim:
+            raise ValueError(f"points must have shape (n, {self.dim}); got {np.shape(points)}")
+        out = np.full(P.shape[0], -1, dtype=np.int64)
+        inside = np.all((P >= self.lo) & (P <= self.hi), axis=1) & np.all(np.isfinite(P), axis=1)
+        if not inside.any():
+            return out
+        if self.n_hidden == 0:
+            out[inside] = 0
+            return out
+        s = np.sign(self.pre_activations(P[inside])).astype(np.int8)
+        found = self._lookup_signs(s)
+        zero_rows = np.flatnonzero((found < 0) & np.any(s == 0, axis=1))
+        for fill in (1, -1):
+            if zero_rows.size == 0:
+                break
+            t = s[zero_rows].copy()
+            t[t == 0] = fill
+            f2 = self._lookup_signs(t)
+            found[zero_rows] = f2
+            zero_rows = zero_rows[f2 < 0]
+        out[inside] = found
+        return out
+
+    def _lookup_signs(self, s: np.ndarray) -> np.ndarray:
+        N = self.n_hidden
+        if self._lookup is None:
+            R = np.ascontiguousarray(self.region_signs)
+            keys = R.view(np.dtype((np.void, N))).ravel()
+            order = np.argsort(keys, kind="stable")
+            self._lookup = (keys[order], order)
+        keys, order = self._lookup
+        q = np.ascontiguousarray(s, dtype=np.int8).view(np.dtype((np.void, N))).ravel()
+        pos = np.searchsorted(keys, q)
+        pos_c = np.minimum(pos, keys.shape[0] - 1)
+        hit = keys[pos_c] == q
+        return np.where(hit, order[pos_c], -1).astype(np.int64)
+
+    # ------------------------------------------------------------------ checks
+    def check(self) -> None:
+        """Raise ``RuntimeError`` unless the Euler characteristic is 1, every boundary of a
+        boundary vanishes mod 2, no incidence is repeated, and edges have distinct ends."""
+        chi = self.euler_characteristic()
+        if chi != 1:
+            raise RuntimeError(f"Euler characteristic is {chi}, not 1: the complex is invalid (f = {self.f_vector})")
+        E = self._raw.edges
+        if E.shape[0] and np.any(E[:, 0] == E[:, 1]):
+            raise RuntimeError("an edge has equal endpoints")
+        for k in range(1, self.dim + 1):
+            if self.boundary(k).data.size and self.boundary(k).data.max() > 1:
+                raise RuntimeError(f"a {k}-cell lists a facet twice")
+        for k in range(2, self.dim + 1):
+            BB = self.boundary(k - 1).astype(np.int64) @ self.boundary(k).astype(np.int64)
+            if BB.nnz and np.any(BB.data % 2):
+                raise RuntimeError(f"boundary of boundary is not 0 mod 2 in dimension {k}")
+
+    # ------------------------------------------------------------------ io
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the complex (and the network and box) to a compressed ``.npz`` file."""
+        arrays: dict[str, np.ndarray] = {
+            "format": np.array(_FORMAT),
+            "vertices": self.vertices,
+            "vertex_signs": self._raw.vertex_signs,
+            "edges": self._raw.edges,
+            "counts": np.asarray(self._raw.counts, dtype=np.int64),
+            "lo": self.lo,
+            "hi": self.hi,
+            "tol": np.array(self.tol),
+            "n_layers": np.array(len(self.weights)),
+        }
+        for k, (c, f) in self._raw.pairs.items():
+            arrays[f"pairs{k}_cells"] = c
+            arrays[f"pairs{k}_facets"] = f
+        for i, (W, b) in enumerate(self.weights):
+            arrays[f"W{i}"] = W
+            arrays[f"b{i}"] = b
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "PolyhedralComplex":
+        """Read a complex written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as z:
+            if int(z["format"]) != _FORMAT:
+                raise ValueError(f"path: unsupported polyhedral complex format {int(z['format'])}")
+            d = z["vertices"].shape[1]
+            raw = RawComplex(
+                vertices=z["vertices"],
+                vertex_signs=z["vertex_signs"],
+                edges=z["edges"],
+                pairs={k: (z[f"pairs{k}_cells"], z[f"pairs{k}_facets"]) for k in range(2, d + 1)},
+                counts=[int(c) for c in z["counts"]],
+            )
+            weights = [(z[f"W{i}"], z[f"b{i}"]) for i in range(int(z["n_layers"]))]
+            return cls(raw, weights, z["lo"], z["hi"], float(z["tol"]))
+
+    def __repr__(self) -> str:
+        return f"PolyhedralComplex(d={self.dim}, hidden={self.hidden_widths}, f_vector={self.f_vector.tolist()})"
+
+    def _check_k(self, k: int, lo: int) -> int:
+        if not (isinstance(k, (int, np.integer)) and lo <= k <= self.dim):
+            raise ValueError(f"k must be an integer in {lo}..{self.dim}; got {k!r}")
+        return int(k)
+
+
+def polyhedral_complex(
+    net_or_weights: Any,
+    box: Any = None,
+    *,
+    tol: float = 1e-10,
+    check: bool = True,
+) -> PolyhedralComplex:
+    """Exact polyhedral complex of a ReLU network on an axis-aligned box.
+
+    Parameters
+    ----------
+    net_or_weights
+        A list of ``(W (out, in), b (out,))`` numpy pairs (last = output layer), an object
+        with ``weights()`` returning such a list (``nntopo.nets.MLP``), or a torch module
+        made only of ``nn.Linear`` and ``nn.ReLU``. Only hidden neurons cut.
+    box
+        ``(lo, hi)`` scalars or arrays of length d (input units); default ``[-1, 1]^d``.
+    tol
+        Relative tolerance: a neuron's value at a vertex with ``|z| <= tol * max|z|``
+        (max over the current vertices) counts as exactly 0 (the hyperplane passes
+        through the vertex). This is what keeps degenerate positions valid.
+    check
+        Verify the Euler characteristic (1) and ``∂∂ = 0`` before returning.
+
+    Returns
+    -------
+    PolyhedralComplex
+        All cells of every dimension 0..d with sign vectors and Z/2 boundaries. The
+        construction is dimension-generic (any d); its size grows fast with d.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For unsupported or malformed networks and empty boxes.
+    DegenerateCutError
+        If rounding made a cut inconsistent even after raising the tolerance.
+    """
+    weights = as_weights(net_or_weights)
+    d = weights[0][0].shape[1]
+    lo, hi = validate_box(box, d)
+    if not (isinstance(tol, (float, int)) and 0 <= tol < 1e-2):
+        raise ValueError(f"tol must be a float in [0, 0.01); got {tol!r}")
+    # Perturbation fallback: a cut whose vertex signs are not realisable (rounding near
+    # a degenerate position) is retried with a coarser tolerance, i.e. the hyperplane is
+    # moved onto the nearby vertices, which is a valid nearby network.
+    last: Exception | None = None
+    for attempt, t in enumerate((tol, tol * 1e3, tol * 1e6) if tol > 0 else (0.0, 1e-12, 1e-9)):
+        try:
+            raw = build(weights, lo, hi, float(t))
+            break
+        except DegenerateCutError as exc:
+            logger.warning("polyhedral_complex: %s; retrying with tol=%g", exc, t * 1e3 if t else 1e-12)
+            last = exc
+    else:
+        raise DegenerateCutError(f"could not build a consistent complex: {last}")
+    pc = PolyhedralComplex(raw, weights, lo, hi, t)
+    if check:
+        pc.check()
+    logger.debug("polyhedral complex: %r", pc)
+    return pc
