@@ -1,0 +1,158 @@
+"""scikit-learn transformer: point clouds -> persistence-landscape feature vectors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .landscape import Grid, Landscape, _check_levels
+
+logger = logging.getLogger("nntopo")
+
+__all__ = ["LandscapeVectorizer"]
+
+
+class LandscapeVectorizer(TransformerMixin, BaseEstimator):
+    """Map point clouds to concatenated persistence-landscape vectors.
+
+    For every cloud: optional plain normalization (centre, diameter 1; see
+    ``normalize_plain``), Vietoris-Rips persistence in degrees ``0..max(dims)``
+    (``rips_persistence``), then the grid landscape of each requested degree; the
+    landscapes are flattened (degree-major, then level, then t) and concatenated.
+
+    Parameters
+    ----------
+    homology_dimensions : sequence of int, default (1,)
+        Homological degrees to keep.
+    t_min, t_max, step : float, default 0, 1, 0.01
+        The landscape grid, both ends included (``(t_max - t_min) / step`` must be an
+        integer). With plain normalization all finite deaths are <= 1.
+    n_levels : int, default 5
+        Landscape levels per degree.
+    normalize : {"plain", None}, default "plain"
+        ``"plain"`` applies the paper's normalization; ``None`` uses the clouds as given.
+    keep_infinite : bool, default False
+        Keep infinite bars (cut at ``t_max``) instead of dropping them (H0's infinite bar).
+    backend : str, default "auto"
+        Passed to ``rips_persistence``.
+    weighted : bool, default False
+        Multiply features by sqrt of the trapezoid weights, so that dot products of
+        the output vectors are the landscape inner products (summed over degrees).
+
+    Attributes
+    ----------
+    grid_ : Grid
+    homology_dimensions_ : tuple of int, sorted
+    n_features_out_ : int
+        ``len(homology_dimensions_) * n_levels * grid_.n_points``.
+    """
+
+    def __init__(
+        self,
+        homology_dimensions: Sequence[int] = (1,),
+        t_min: float = 0.0,
+        t_max: float = 1.0,
+        step: float = 0.01,
+        n_levels: int = 5,
+        normalize: str | None = "plain",
+        keep_infinite: bool = False,
+        backend: str = "auto",
+        weighted: bool = False,
+    ) -> None:
+        self.homology_dimensions = homology_dimensions
+        self.t_min = t_min
+        self.t_max = t_max
+        self.step = step
+        self.n_levels = n_levels
+        self.normalize = normalize
+        self.keep_infinite = keep_infinite
+        self.backend = backend
+        self.weighted = weighted
+
+    def _validate_params_(self) -> None:
+        dims = tuple(self.homology_dimensions)
+        if not dims:
+            raise ValueError("homology_dimensions must not be empty")
+        for q in dims:
+            if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or q < 0:
+                raise ValueError(f"homology_dimensions must hold ints >= 0, got {q!r}")
+        if len(set(dims)) != len(dims):
+            raise ValueError(f"homology_dimensions has repeated entries: {dims}")
+        _check_levels(self.n_levels)
+        if self.normalize not in ("plain", None):
+            raise ValueError(f"normalize must be 'plain' or None, got {self.normalize!r}")
+        self.grid_ = Grid(self.t_min, self.t_max, self.step)
+        self.homology_dimensions_ = tuple(sorted(int(q) for q in dims))
+
+    def fit(self, X: Sequence[np.ndarray], y: object = None) -> "LandscapeVectorizer":
+        """Validate the parameters and set ``grid_``, ``homology_dimensions_``, ``n_features_out_``.
+
+        ``X`` (a list of (n_i, d) point clouds) is only checked, nothing is learned from it.
+        """
+        self._validate_params_()
+        _check_clouds(X)
+        self.n_features_out_ = len(self.homology_dimensions_) * int(self.n_levels) * self.grid_.n_points
+        return self
+
+    def transform(self, X: Sequence[np.ndarray]) -> np.ndarray:
+        """Landscape vectors, shape ``(n_clouds, n_features_out_)`` float64."""
+        check_is_fitted(self, "grid_")
+        from .normalize import normalize_plain
+        from .rips import rips_persistence
+
+        clouds = _check_clouds(X)
+        grid = self.grid_
+        k = int(self.n_levels)
+        w = np.sqrt(grid.trapezoid_weights()) if self.weighted else None
+        out = np.empty((len(clouds), self.n_features_out_))
+        maxdim = max(self.homology_dimensions_)
+        for i, cloud in enumerate(clouds):
+            pts = normalize_plain(cloud) if self.normalize == "plain" else cloud
+            diagrams = rips_persistence(pts, maxdim=maxdim, backend=self.backend)
+            parts = []
+            for q in self.homology_dimensions_:
+                lam = Landscape.from_diagram(diagrams[q], grid, k, hom_dim=q, keep_infinite=self.keep_infinite)
+                vals = lam.values if w is None else lam.values * w
+                parts.append(vals.ravel())
+            out[i] = np.concatenate(parts)
+        logger.debug("LandscapeVectorizer: %d clouds -> %d features", len(clouds), self.n_features_out_)
+        return out
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """Feature names ``H{q}_L{k}_t{i}`` (degree, level from 1, grid index)."""
+        check_is_fitted(self, "grid_")
+        n_t = self.grid_.n_points
+        return np.array(
+            [
+                f"H{q}_L{k}_t{i}"
+                for q in self.homology_dimensions_
+                for k in range(1, int(self.n_levels) + 1)
+                for i in range(n_t)
+            ],
+            dtype=object,
+        )
+
+
+def _check_clouds(X: object) -> list[np.ndarray]:
+    if isinstance(X, np.ndarray) and X.ndim == 3:
+        X = list(X)
+    if isinstance(X, np.ndarray) or not isinstance(X, (list, tuple)):
+        raise ValueError("X must be a list of point clouds, each of shape (n_points, n_dims)")
+    if len(X) == 0:
+        raise ValueError("X must contain at least one point cloud")
+    clouds = []
+    for i, c in enumerate(X):
+        try:
+            a = np.asarray(c, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"X[{i}] must be a numeric array of shape (n_points, n_dims)") from None
+        if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
+            raise ValueError(f"X[{i}] must have shape (n_points, n_dims) with n_points, n_dims >= 1, got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"X[{i}] contains NaN or inf")
+        clouds.append(a)
+    return clouds
