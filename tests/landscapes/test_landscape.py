@@ -1,0 +1,291 @@
+"""Grid and exact persistence landscapes: conventions, gudhi agreement, properties, bad input."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nntopo.landscapes import ExactLandscape, Grid, Landscape, exact_landscape, landscape
+
+SQRT2 = math.sqrt(2.0)
+
+
+def random_diagram(rng, m, lo=0.0, hi=1.0):
+    x = np.sort(rng.uniform(lo, hi, size=(m, 2)), axis=1)
+    return x
+
+
+@st.composite
+def diagrams(draw, max_bars=25, with_inf=True):
+    m = draw(st.integers(0, max_bars))
+    births = draw(st.lists(st.floats(-0.5, 1.5, allow_nan=False), min_size=m, max_size=m))
+    pers = draw(st.lists(st.floats(0.0, 1.5, allow_nan=False), min_size=m, max_size=m))
+    dgm = np.array([[b, b + p] for b, p in zip(births, pers)], dtype=float).reshape(m, 2)
+    if with_inf and m and draw(st.booleans()):
+        dgm[draw(st.integers(0, m - 1)), 1] = np.inf
+    return dgm
+
+
+GRID = Grid(-0.5, 2.0, 0.01)
+
+
+# ------------------------------------------------------------------------- the grid
+
+
+def test_grid_points_and_weights():
+    g = Grid(0, 1, 0.001)
+    assert g.n_points == 1001
+    t = g.points()
+    assert t[0] == 0.0 and t[-1] == 1.0
+    np.testing.assert_allclose(np.diff(t), 0.001, rtol=1e-9)
+    w = g.trapezoid_weights()
+    assert w.sum() == pytest.approx(1.0, rel=1e-12)
+    assert w[0] == pytest.approx(0.0005)
+
+
+def test_grid_decimal_steps_are_accepted():
+    for t_max, step in [(1.0, 0.005), (0.3, 0.1), (2.0, 0.001)]:
+        Grid(0.0, t_max, step)
+
+
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        ((0, 1, -0.01), "step"),
+        ((0, 1, 0.0), "step"),
+        ((1, 1, 0.1), "t_max"),
+        ((1, 0, 0.1), "t_max"),
+        ((0, np.nan, 0.1), "t_max"),
+        ((np.inf, 1, 0.1), "t_min"),
+        ((0, 1, np.nan), "step"),
+        ((0, 1, 0.3), "step"),  # not an integer number of steps
+        ((0, 1, 2.0), "step"),
+    ],
+)
+def test_grid_bad_input(args, name):
+    with pytest.raises(ValueError, match=name):
+        Grid(*args)
+
+
+def test_grid_type_errors():
+    with pytest.raises(TypeError):
+        Grid("0", 1, 0.1)
+    with pytest.raises(TypeError, match="grid"):
+        landscape(np.zeros((0, 2)), grid=(0, 1))
+
+
+# ------------------------------------------------------------------- conventions
+
+
+def test_single_bar_tent_no_sqrt2():
+    g = Grid(0, 4, 0.5)
+    lam = landscape([[1.0, 3.0]], g, n_levels=2)
+    np.testing.assert_allclose(lam.values[0], [0, 0, 0, 0.5, 1.0, 0.5, 0, 0, 0])
+    np.testing.assert_array_equal(lam.values[1], 0)
+    assert lam.values.shape == (2, 9)
+    assert lam.values.dtype == np.float64
+
+
+def test_empty_diagram_is_zero_landscape():
+    for dgm in (np.zeros((0, 2)), [], np.empty(0)):
+        lam = landscape(dgm, GRID, n_levels=3)
+        assert lam.values.shape == (3, GRID.n_points)
+        assert not lam.values.any()
+        assert lam.norm() == 0.0
+    ex = exact_landscape(np.zeros((0, 2)))
+    assert ex.n_levels == 0 and ex.norm() == 0.0
+    assert not ex(GRID.points()).any()
+
+
+def test_infinite_bar_dropped_by_default_and_cut_at_t_max():
+    g = Grid(0, 1, 0.01)
+    dgm = np.array([[0.0, np.inf], [0.2, 0.5]])
+    dropped = landscape(dgm, g, 2)
+    assert dropped.keep_infinite is False
+    np.testing.assert_array_equal(dropped.values, landscape([[0.2, 0.5]], g, 2).values)
+    kept = landscape(dgm, g, 2, keep_infinite=True)
+    assert kept.keep_infinite is True
+    np.testing.assert_array_equal(kept.values, landscape([[0.0, 1.0], [0.2, 0.5]], g, 2).values)
+    ex = exact_landscape(dgm, t_max=1.0, keep_infinite=True)
+    np.testing.assert_allclose(ex(g.points(), n_levels=2), kept.values, atol=1e-12)
+    with pytest.raises(ValueError, match="t_max"):
+        exact_landscape(dgm, keep_infinite=True)
+
+
+def test_more_levels_than_bars_are_zero():
+    lam = landscape([[0.0, 1.0], [0.1, 0.6]], Grid(0, 1, 0.05), n_levels=6)
+    assert lam.values[:2].any() and not lam.values[2:].any()
+
+
+# ---------------------------------------------------------------- gudhi agreement
+
+
+@pytest.mark.parametrize("n_levels", [1, 3, 5, 12])
+@pytest.mark.parametrize("n_intervals", [10, 100, 1000])
+def test_equals_gudhi_divided_by_sqrt2(n_levels, n_intervals):
+    from gudhi.representations import Landscape as GudhiLandscape
+
+    rng = np.random.default_rng(1000 * n_levels + n_intervals)
+    for m in (1, 4, 40, 300):
+        dgm = random_diagram(rng, m, 0.0, 2.0)
+        t_min, t_max = 0.0, 2.0
+        g = Grid(t_min, t_max, (t_max - t_min) / n_intervals)
+        ours = landscape(dgm, g, n_levels).values
+        gl = GudhiLandscape(num_landscapes=n_levels, resolution=g.n_points, sample_range=[t_min, t_max])
+        theirs = gl.fit_transform([dgm])[0].reshape(n_levels, g.n_points) / SQRT2
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+
+
+def test_equals_gudhi_with_gudhis_automatic_sample_range():
+    """gudhi's default range is [min birth, max death] sampled with resolution+2 points
+    and the two ends trimmed; our grid on the same range, ends included, matches."""
+    from gudhi.representations import Landscape as GudhiLandscape
+
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        dgm = random_diagram(rng, 50, 0.1, 0.9)
+        res = 200
+        gl = GudhiLandscape(num_landscapes=5, resolution=res).fit([dgm])
+        theirs = gl.transform([dgm])[0].reshape(5, res) / SQRT2
+        lo, hi = dgm[:, 0].min(), dgm[:, 1].max()
+        g = Grid(lo, hi, (hi - lo) / (res + 1))
+        np.testing.assert_allclose(g.points()[1:-1], gl.grid_, atol=1e-12)
+        ours = landscape(dgm, g, 5).values[:, 1:-1]
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+
+
+# ---------------------------------------------------------------------- properties
+
+
+@settings(max_examples=60, deadline=None)
+@given(dgm=diagrams(), k=st.integers(1, 8), keep=st.booleans())
+def test_levels_decreasing_nonnegative_and_lipschitz(dgm, k, keep):
+    lam = landscape(dgm, GRID, k, keep_infinite=keep)
+    v = lam.values
+    assert np.all(v >= 0)
+    assert np.all(np.diff(v, axis=0) <= 0)
+    # 1-Lipschitz in t: neighbouring grid values differ by at most the spacing
+    assert np.all(np.abs(np.diff(v, axis=1)) <= GRID.spacing * (1 + 1e-9) + 1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(dgm=diagrams(), k=st.integers(1, 8), keep=st.booleans())
+def test_exact_and_grid_agree_at_grid_points(dgm, k, keep):
+    lam = landscape(dgm, GRID, k, keep_infinite=keep)
+    ex = exact_landscape(dgm, t_max=GRID.t_max, keep_infinite=keep)
+    np.testing.assert_allclose(ex(GRID.points(), n_levels=k), lam.values, rtol=0, atol=1e-12)
+    ex_k = exact_landscape(dgm, k, t_max=GRID.t_max, keep_infinite=keep)
+    assert ex_k.n_levels <= k
+    np.testing.assert_allclose(ex_k.to_grid(GRID, k).values, lam.values, rtol=0, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(dgm=diagrams(with_inf=False), p=st.sampled_from([1.0, 2.0, 3.0, 1.5]))
+def test_exact_norm_matches_fine_grid_integration(dgm, p):
+    ex = exact_landscape(dgm)
+    fine = Grid(-0.5, 3.5, 1e-4)
+    k = max(1, len(dgm))
+    brute = landscape(dgm, fine, k).norm(p)
+    assert ex.norm(p) == pytest.approx(brute, rel=1e-6, abs=1e-9)
+    # sup norm: half the largest persistence
+    pers = (dgm[:, 1] - dgm[:, 0]).max() / 2 if len(dgm) else 0.0
+    assert ex.norm(np.inf) == pytest.approx(pers, abs=1e-12)
+
+
+def test_exact_critical_points_by_hand():
+    ex = exact_landscape([[0.0, 2.0], [1.0, 3.0]])
+    (x1, y1), (x2, y2) = ex.levels
+    np.testing.assert_allclose(x1, [0, 1, 1.5, 2, 3])
+    np.testing.assert_allclose(y1, [0, 1, 0.5, 1, 0])
+    np.testing.assert_allclose(x2, [1, 1.5, 2])
+    np.testing.assert_allclose(y2, [0, 0.5, 0])
+    # a single tent of height 1 on [0, 2]: integral of f^2 is 2/3
+    assert exact_landscape([[0.0, 2.0]]).norm(2) ** 2 == pytest.approx(2 / 3, rel=1e-14)
+    assert exact_landscape([[0.0, 2.0]]).norm(1) == pytest.approx(1.0, rel=1e-14)
+    # nested bars go to the next level; equal bars repeat
+    ex = exact_landscape([[0.0, 4.0], [1.0, 2.0], [1.0, 2.0]])
+    assert ex.n_levels == 3
+    np.testing.assert_allclose(ex([1.5]).ravel(), [1.5, 0.5, 0.5])
+    # disjoint bars stay on level 1
+    ex = exact_landscape([[0.0, 1.0], [2.0, 3.0], [1.0, 2.0]])
+    assert ex.n_levels == 1
+
+
+def test_exact_and_grid_norms_agree_on_fine_grid():
+    rng = np.random.default_rng(3)
+    dgm = random_diagram(rng, 60)
+    fine = Grid(0, 1, 1e-4)
+    ex = exact_landscape(dgm)
+    lam = landscape(dgm, fine, ex.n_levels)
+    assert ex.norm() == pytest.approx(lam.norm(), rel=1e-7)
+
+
+# ---------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "dgm",
+    [
+        [[np.nan, 1.0]],
+        [[np.inf, 1.0]],
+        [[-np.inf, 1.0]],
+        [[0.0, np.nan]],
+        [[0.0, -np.inf]],
+        [[1.0, 0.5]],  # death < birth
+        np.zeros((3, 3)),
+        np.zeros(3),
+        np.zeros((2, 2, 2)),
+        [["a", "b"]],
+    ],
+)
+def test_bad_diagrams(dgm):
+    with pytest.raises(ValueError, match="diagram"):
+        landscape(dgm, GRID, 3)
+    with pytest.raises(ValueError, match="diagram"):
+        exact_landscape(dgm)
+
+
+def test_bad_levels():
+    with pytest.raises(ValueError, match="n_levels"):
+        landscape([[0, 1]], GRID, 0)
+    with pytest.raises(TypeError, match="n_levels"):
+        landscape([[0, 1]], GRID, 2.5)
+
+
+def test_bad_values_shape():
+    with pytest.raises(ValueError, match="values"):
+        Landscape(np.zeros((2, 7)), Grid(0, 1, 0.1))
+    with pytest.raises(ValueError, match="values"):
+        Landscape(np.full((1, 11), np.nan), Grid(0, 1, 0.1))
+
+
+def test_bad_exact_levels():
+    with pytest.raises(ValueError, match="levels"):
+        ExactLandscape([(np.array([1.0, 0.0]), np.array([0.0, 0.0]))])
+
+
+# ---------------------------------------------------------------------- exports
+
+
+def test_to_xarray():
+    lam = landscape([[0.0, 1.0], [0.2, 0.4]], Grid(0, 1, 0.1), 3, hom_dim=1)
+    da = lam.to_xarray()
+    assert da.dims == ("level", "t")
+    assert list(da.level.values) == [1, 2, 3]
+    assert da.attrs["t_min"] == 0.0 and da.attrs["t_max"] == 1.0 and da.attrs["step"] == 0.1
+    assert da.attrs["hom_dim"] == 1 and da.attrs["keep_infinite"] == 0
+    np.testing.assert_array_equal(da.values, lam.values)
+
+
+def test_large_random_diagram_matches_dense_reference():
+    """The pruned compiled kernel against a dense numpy top-k on a big diagram."""
+    rng = np.random.default_rng(11)
+    dgm = random_diagram(rng, 3000)
+    g = Grid(0, 1, 0.002)
+    t = g.points()
+    tents = np.maximum(0.0, np.minimum(t[None, :] - dgm[:, :1], dgm[:, 1:] - t[None, :]))
+    for k in (1, 5, 50):
+        ref = -np.sort(-tents, axis=0)[:k]
+        np.testing.assert_allclose(landscape(dgm, g, k).values, ref, rtol=0, atol=1e-15)
