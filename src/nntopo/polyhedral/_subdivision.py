@@ -80,12 +80,64 @@ class _Grow:
 
 
 @numba.njit(cache=True)
+def _status_vertices_edges(z, nV, thr, srow, E, nE):  # pragma: no cover - compiled
+    """Status bits of the vertices (also written as signs into ``srow``) and of the edges.
+
+    Returns ``(st_v, st_e, n_pos, n_neg, n_zero, split_edges)``; ``st_e`` and the split
+    list are empty when the hyperplane misses the box's interior (nothing splits).
+    """
+    st_v = np.empty(nV, np.uint8)
+    npos = 0
+    nneg = 0
+    for v in range(nV):
+        x = z[v]
+        if x > thr:
+            st_v[v] = 1
+            srow[v] = 1
+            npos += 1
+        elif x < -thr:
+            st_v[v] = 2
+            srow[v] = -1
+            nneg += 1
+        else:
+            st_v[v] = 0
+            srow[v] = 0
+    nzero = nV - npos - nneg
+    if npos == 0 or nneg == 0:
+        return st_v, np.empty(0, np.uint8), npos, nneg, nzero, np.empty(0, np.int64)
+    st_e = np.empty(nE, np.uint8)
+    ns = 0
+    for e in range(nE):
+        s = st_v[E[e, 0]] | st_v[E[e, 1]]
+        st_e[e] = s
+        if s == 3:
+            ns += 1
+    se = np.empty(ns, np.int64)
+    i = 0
+    for e in range(nE):
+        if st_e[e] == 3:
+            se[i] = e
+            i += 1
+    return st_v, st_e, npos, nneg, nzero, se
+
+
+@numba.njit(cache=True)
 def _or_status(inc_c, inc_f, m, st_f, n_c):  # pragma: no cover - compiled
-    """Status of each k-cell: OR of its facets' status bits."""
+    """Status of each k-cell (OR of its facets' status bits) and the list of split cells."""
     st = np.zeros(n_c, np.uint8)
     for p in range(m):
         st[inc_c[p]] |= st_f[inc_f[p]]
-    return st
+    ns = 0
+    for c in range(n_c):
+        if st[c] == 3:
+            ns += 1
+    sc = np.empty(ns, np.int64)
+    i = 0
+    for c in range(n_c):
+        if st[c] == 3:
+            sc[i] = c
+            i += 1
+    return st, sc
 
 
 @numba.njit(cache=True)
@@ -104,55 +156,69 @@ def _count_split_pairs(inc_c, inc_f, m, st_c, st_f):  # pragma: no cover - compi
 
 
 @numba.njit(cache=True)
-def _polygon_cut_ends(inc_c, inc_f, m, st_c, st_e, edges, st_v, cmin, f0, nsc, check_zero):  # pragma: no cover
-    """For every split 2-cell, the two endpoints of its cut edge ``C0``.
+def _split_polygons(inc_c, inc_f, m, st_c, st_e, E, st_v, cmin, fmin, f0, check_zero, ends, q):  # pragma: no cover
+    """k = 2 in one pass over the (polygon, edge) pairs.
 
-    They are the new vertices of its split edges plus its vertices lying on ``H``; a
-    convex polygon cut by a line has exactly two. Returns ``(ends (nsc, 2), ok)``.
+    Deals the edges of each split polygon ``C`` to ``C+`` (keeps the index) and ``C-``
+    (``cmin[c]``), appending the pairs ``(C-, F-)`` from position ``q`` (the caller
+    reserved two per split polygon), and finds the two endpoints of the cut edge ``C0``:
+    the new vertices ``f0`` of its split edges and, in degenerate position, its vertices
+    lying on ``H`` (a convex polygon cut by a line has exactly two such points).
+    Row ``cmin[c] - n_old`` of ``ends`` receives them. Returns ``(q, ok)``; after
+    ``ok == False`` the state is void and the caller starts again.
     """
-    ends = np.full((nsc, 2), -1, np.int64)
+    nsc = ends.shape[0]
+    n_old = st_c.shape[0]
     cnt = np.zeros(nsc, np.int64)
     ok = True
     for p in range(m):
         c = inc_c[p]
         if st_c[c] != 3:
             continue
-        i = cmin[c]
+        cm = cmin[c]
+        i = cm - n_old
         f = inc_f[p]
         s = st_e[f]
         if s == 3:
-            u = f0[f]
             if cnt[i] >= 2:
                 ok = False
-            else:
+                continue
+            ends[i, cnt[i]] = f0[f]
+            cnt[i] += 1
+            inc_c[q] = cm
+            inc_f[q] = fmin[f]
+            q += 1
+            continue
+        if s == 0:
+            ok = False  # an edge of a split polygon inside H: impossible for a convex cell
+            continue
+        if s == 2:
+            inc_c[p] = cm
+        if check_zero:
+            for t in range(2):
+                u = E[f, t]
+                if st_v[u] != 0:
+                    continue
+                if cnt[i] >= 1 and ends[i, 0] == u:
+                    continue
+                if cnt[i] >= 2:
+                    if ends[i, 1] != u:
+                        ok = False
+                    continue
                 ends[i, cnt[i]] = u
                 cnt[i] += 1
-        elif check_zero:
-            for t in range(2):
-                u = edges[f, t]
-                if st_v[u] == 0:
-                    if cnt[i] >= 1 and ends[i, 0] == u:
-                        continue
-                    if cnt[i] >= 2:
-                        if ends[i, 1] != u:
-                            ok = False
-                        continue
-                    ends[i, cnt[i]] = u
-                    cnt[i] += 1
     for i in range(nsc):
         if cnt[i] != 2:
             ok = False
-    return ends, ok
+    return q, ok
 
 
 @numba.njit(cache=True)
-def _split_pairs(inc_c, inc_f, m, st_c, st_f, cmin, fmin, f0, c0, out_c, out_f, q, low_c, low_f, r, write_low):  # pragma: no cover
-    """Deal the facets of split k-cells to ``C+``/``C-`` and record ``(C0, F0)`` pairs.
+def _split_pairs(inc_c, inc_f, m, st_c, st_f, cmin, fmin, f0, c0, q, low_c, low_f, r):  # pragma: no cover
+    """k >= 3: deal the facets of split k-cells to ``C+``/``C-`` and record ``(C0, F0)``.
 
-    ``cmin[c]`` is the index (in the split list) of split cell ``c``; the new ``C-`` is
-    ``cmin_base + that``; here ``cmin`` already holds the absolute new index. ``out_*``
-    (same arrays as ``inc_*``) receive new k-level pairs from position ``q``; ``low_*``
-    receive the (k-1)-level pairs ``(C0, F0)`` from position ``r``.
+    New k-level pairs ``(C-, F-)`` are appended from ``q``, (k-1)-level pairs ``(C0, F0)``
+    to ``low_*`` from ``r``; the caller reserved the room.
     """
     for p in range(m):
         c = inc_c[p]
@@ -161,29 +227,70 @@ def _split_pairs(inc_c, inc_f, m, st_c, st_f, cmin, fmin, f0, c0, out_c, out_f, 
         f = inc_f[p]
         s = st_f[f]
         if s == 3:
-            out_c[q] = cmin[c]
-            out_f[q] = fmin[f]
+            inc_c[q] = cmin[c]
+            inc_f[q] = fmin[f]
             q += 1
-            if write_low:
-                low_c[r] = c0[c]
-                low_f[r] = f0[f]
-                r += 1
+            low_c[r] = c0[c]
+            low_f[r] = f0[f]
+            r += 1
         elif s == 2:
             inc_c[p] = cmin[c]
     return q, r
 
 
 @numba.njit(cache=True)
-def _new_vertex_signs(S, a, b, new, g):  # pragma: no cover - compiled
-    """Sign rows of new vertices: sign(S[a] + S[b]) for neurons < g, 0 for neuron g."""
-    for i in range(new.shape[0]):
-        v = new[i]
-        ra = a[i]
-        rb = b[i]
+def _new_vertices(X, Zt, nV, a, b, z, j, st_v):  # pragma: no cover - compiled
+    """Coordinates and layer values of the vertices on split edges ``(a[i], b[i])``, by
+    linear interpolation of the cutting neuron's values ``z``. Returns the + ends."""
+    ns = a.shape[0]
+    d = X.shape[1]
+    nl = Zt.shape[0]
+    p_end = np.empty(ns, np.int64)
+    q_end = np.empty(ns, np.int64)
+    for i in range(ns):
+        u = a[i]
+        w = b[i]
+        t = z[u] / (z[u] - z[w])
+        v = nV + i
+        for c in range(d):
+            X[v, c] = X[u, c] + t * (X[w, c] - X[u, c])
+        for r in range(nl):
+            Zt[r, v] = Zt[r, u] + t * (Zt[r, w] - Zt[r, u])
+        Zt[j, v] = 0.0
+        if st_v[u] == 1:
+            p_end[i] = u
+            q_end[i] = w
+        else:
+            p_end[i] = w
+            q_end[i] = u
+    return p_end, q_end
+
+
+@numba.njit(cache=True)
+def _assemble_vertex_signs(ST, nV, n_box, parent_a, parent_b, born):  # pragma: no cover
+    """Vertex sign matrix (nV, N) from the per-neuron rows ``ST`` (N, cap).
+
+    ``ST[j, v]`` holds vertex v's sign for neuron j if v existed when j was cut. A vertex
+    born on edge (a, b) at neuron g has sign(S[a] + S[b]) for j < g (the open edge lies
+    strictly on one side of every earlier hyperplane not containing it) and 0 for g.
+    """
+    N = ST.shape[0]
+    S = np.empty((nV, N), np.int8)
+    B = 64
+    for v0 in range(0, nV, B):  # blocked transpose
+        v1 = min(v0 + B, nV)
+        for j in range(N):
+            for v in range(v0, v1):
+                S[v, j] = ST[j, v]
+    for v in range(n_box, nV):
+        a = parent_a[v - n_box]
+        b = parent_b[v - n_box]
+        g = born[v - n_box]
         for j in range(g):
-            s = S[ra, j] + S[rb, j]
+            s = S[a, j] + S[b, j]
             S[v, j] = 1 if s > 0 else (-1 if s < 0 else 0)
         S[v, g] = 0
+    return S
 
 
 @numba.njit(cache=True)
@@ -254,174 +361,207 @@ class RawComplex:
     counts: list  # [n0, ..., nd]
 
 
-def _forward_hidden(X: np.ndarray, weights, upto: int) -> np.ndarray:
-    """Pre-activations of hidden layer ``upto`` at the points ``X (n, d)``."""
-    h = X
-    for W, b in weights[:upto]:
-        h = np.maximum(h @ W.T + b, 0.0)
-    W, b = weights[upto]
-    return h @ W.T + b
-
-
 def build(weights, lo: np.ndarray, hi: np.ndarray, tol: float) -> RawComplex:
     """Run the cuts of all hidden neurons, layer by layer, neuron by neuron."""
-    d = lo.shape[0]
-    hidden = weights[:-1]
-    N = sum(W.shape[0] for W, _ in hidden)
-    X0, E0, P0, counts = box_complex(lo, hi)
-
-    Xg = _Grow(X0.copy(), X0.shape[0])
-    Sg = _Grow(np.zeros((X0.shape[0], N), np.int8), X0.shape[0])
-    Eg = _Grow(E0.copy(), E0.shape[0])
-    Pc = {k: _Grow(P0[k][0].copy(), P0[k][0].shape[0]) for k in range(2, d + 1)}
-    Pf = {k: _Grow(P0[k][1].copy(), P0[k][1].shape[0]) for k in range(2, d + 1)}
-    counts = list(counts)
-
+    st = _State(weights, lo, hi)
     g = 0  # global index of the neuron being cut
-    for layer in range(len(hidden)):
-        n_l = hidden[layer][0].shape[0]
-        nV = Xg.n
-        # Values of all of this layer's neurons at all vertices: a forward pass is exact
-        # because the pre-activation is continuous and affine on each current cell.
-        Zg = _Grow(np.empty((max(Xg.a.shape[0], 16), n_l)), nV)
-        Zg.a[:nV] = _forward_hidden(Xg.view, weights, layer)
-        for j in range(n_l):
-            _cut(j, g, d, Xg, Sg, Eg, Pc, Pf, counts, Zg, tol)
+    for layer in range(len(st.hidden)):
+        st.start_layer(layer)
+        for j in range(st.hidden[layer][0].shape[0]):
+            st.cut(j, g, tol)
             g += 1
-    return RawComplex(
-        vertices=Xg.view.copy(),
-        vertex_signs=Sg.view.copy(),
-        edges=Eg.view.copy(),
-        pairs={k: (Pc[k].view.copy(), Pf[k].view.copy()) for k in range(2, d + 1)},
-        counts=counts,
-    )
+    return st.result()
 
 
-def _cut(j, g, d, Xg, Sg, Eg, Pc, Pf, counts, Zg, tol) -> None:
-    """Cut the complex by neuron ``j`` of the current layer (global index ``g``)."""
-    nV = Xg.n
-    z = Zg.a[:nV, j]
-    scale = float(np.max(np.abs(z))) if nV else 0.0
-    thr = tol * scale
-    pos = z > thr
-    neg = z < -thr
-    col = Sg.a[:nV, g]
-    col[:] = 0
-    col[pos] = 1
-    col[neg] = -1
-    if not (pos.any() and neg.any()):
-        return  # the hyperplane does not cross the box's interior: nothing splits
-    st_v = pos.view(np.uint8) | (neg.view(np.uint8) << 1)
-    has_zero = not bool(np.all(st_v))
+class _State:
+    """The complex under construction (see the module docstring)."""
 
-    # Statuses of all cells, upwards, before anything changes.
-    E = Eg.view
-    st = [st_v, st_v[E[:, 0]] | st_v[E[:, 1]]]
-    for k in range(2, d + 1):
-        st.append(_or_status(Pc[k].a, Pf[k].a, Pc[k].n, st[k - 1], counts[k]))
+    def __init__(self, weights, lo: np.ndarray, hi: np.ndarray) -> None:
+        self.d = d = lo.shape[0]
+        self.hidden = weights[:-1]
+        self.N = sum(W.shape[0] for W, _ in self.hidden)
+        X0, E0, P0, counts = box_complex(lo, hi)
+        self.n_box = X0.shape[0]
+        self.X = _Grow(X0.copy(), X0.shape[0])
+        self.E = _Grow(E0.copy(), E0.shape[0])
+        self.Pc = {k: _Grow(P0[k][0].copy(), P0[k][0].shape[0]) for k in range(2, d + 1)}
+        self.Pf = {k: _Grow(P0[k][1].copy(), P0[k][1].shape[0]) for k in range(2, d + 1)}
+        self.counts = list(counts)
+        # Per-neuron sign rows (N, vertex capacity); rows are contiguous for the cut.
+        self.ST = np.zeros((self.N, max(64, 4 * X0.shape[0])), np.int8)
+        # Parents and birth neuron of every non-box vertex.
+        self.pa = _Grow(np.empty(64, INT), 0)
+        self.pb = _Grow(np.empty(64, INT), 0)
+        self.born = _Grow(np.empty(64, INT), 0)
+        # Scratch maps old cell -> new C- index / C0 index (read only at split cells, so
+        # never cleared).
+        self.mmap = {k: _Grow(np.empty(64, INT), 0) for k in range(1, d + 1)}
+        self.zmap = {k: _Grow(np.empty(64, INT), 0) for k in range(1, d + 1)}
+        self.Zt = np.empty((0, 0))
 
-    # Consistency checks first (nothing is mutated before they pass).
-    split = [None] + [np.flatnonzero(s == 3) for s in st[1:]]
-    nsplit_pairs = {}
-    for k in range(2, d + 1):
-        n, bad = _count_split_pairs(Pc[k].a, Pf[k].a, Pc[k].n, st[k], st[k - 1])
-        if bad:
-            raise DegenerateCutError(f"neuron {g}: a split {k}-cell has a facet inside the hyperplane")
-        nsplit_pairs[k] = n
+    def start_layer(self, layer: int) -> None:
+        """Values of all of this layer's neurons at all current vertices, (n_l, capacity).
 
-    # ---- k = 1: split edges, new vertices.
-    se = split[1]
-    ns = se.shape[0]
-    newv = np.arange(nV, nV + ns, dtype=INT)
-    f0_1 = np.full(counts[1], -1, dtype=INT)
-    fmin_1 = np.full(counts[1], -1, dtype=INT)
-    if d >= 2:
-        # Endpoints of the cut edges of split polygons (computed before edges change).
-        nsc2 = split[2].shape[0]
-        cmin2 = np.full(counts[2], -1, dtype=INT)
-        cmin2[split[2]] = np.arange(nsc2, dtype=INT)
-        f0_1[se] = newv
-        ends, ok = _polygon_cut_ends(
-            Pc[2].a, Pf[2].a, Pc[2].n, st[2], st[1], Eg.a, st_v, cmin2, f0_1, nsc2, has_zero
+        Layer 0 is a matrix product with the coordinates. A later layer uses the previous
+        layer's values at the vertices: they are exact there (each vertex lies in the
+        closure of cells where that layer is affine, and the pre-activation is continuous),
+        so ReLU of them followed by the next Linear is the forward pass.
+        """
+        W, b = self.hidden[layer]
+        nV = self.X.n
+        cap = max(self.ST.shape[1], nV)
+        Zt = np.empty((W.shape[0], cap))
+        if layer == 0:
+            Zt[:, :nV] = W @ self.X.view.T + b[:, None]
+        else:
+            Zt[:, :nV] = W @ np.maximum(self.Zt[:, :nV], 0.0) + b[:, None]
+        self.Zt = Zt
+
+    def _reserve_vertices(self, extra: int) -> None:
+        need = self.X.n + extra
+        self.X.reserve(extra)
+        if need > self.ST.shape[1]:
+            cap = max(need, 2 * self.ST.shape[1])
+            ST = np.zeros((self.N, cap), np.int8)
+            ST[:, : self.X.n] = self.ST[:, : self.X.n]
+            self.ST = ST
+        if need > self.Zt.shape[1]:
+            cap = max(need, 2 * self.Zt.shape[1])
+            Zt = np.empty((self.Zt.shape[0], cap))
+            Zt[:, : self.X.n] = self.Zt[:, : self.X.n]
+            self.Zt = Zt
+
+    def _maps(self, k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        m, z = self.mmap[k], self.zmap[k]
+        m.reserve(n - m.n)
+        z.reserve(n - z.n)
+        m.n = max(m.n, n)
+        z.n = max(z.n, n)
+        return m.a, z.a
+
+    def cut(self, j: int, g: int, tol: float) -> None:
+        """Cut the complex by neuron ``j`` of the current layer (global index ``g``)."""
+        d, counts = self.d, self.counts
+        nV = self.X.n
+        z = self.Zt[j, :nV]
+        scale = float(np.max(np.abs(z))) if nV else 0.0
+        E = self.E.a
+        st_v, st_e, npos, nneg, nzero, se = _status_vertices_edges(
+            z, nV, tol * scale, self.ST[g], E, counts[1]
         )
-        if not ok:
-            raise DegenerateCutError(f"neuron {g}: a split polygon does not have exactly two cut points")
-    if ns:
-        a = E[se, 0]
-        b = E[se, 1]
-        za = z[a]
-        zb = z[b]
-        t = za / (za - zb)
-        Xg.reserve(ns)
-        Sg.reserve(ns)
-        Zg.reserve(ns)
-        Xg.a[nV : nV + ns] = Xg.a[a] + t[:, None] * (Xg.a[b] - Xg.a[a])
-        Zg.a[nV : nV + ns] = Zg.a[a] + t[:, None] * (Zg.a[b] - Zg.a[a])
-        Zg.a[nV : nV + ns, j] = 0.0
-        _new_vertex_signs(Sg.a, a, b, newv, g)
-        Xg.n = Sg.n = Zg.n = nV + ns
-        # + end first: (p, v) keeps the index, (v, q) is new.
-        a_pos = st_v[a] == 1
-        p_end = np.where(a_pos, a, b)
-        q_end = np.where(a_pos, b, a)
+        if npos == 0 or nneg == 0:
+            return  # the hyperplane misses the interior of the box: nothing splits
+        has_zero = nzero > 0
+        st = [st_v, st_e]
+        split = [None, se]
+        for k in range(2, d + 1):
+            s_k, sc_k = _or_status(self.Pc[k].a, self.Pf[k].a, self.Pc[k].n, st[k - 1], counts[k])
+            st.append(s_k)
+            split.append(sc_k)
+        nsplit_pairs = {}
+        for k in range(3, d + 1):
+            n, bad = _count_split_pairs(self.Pc[k].a, self.Pf[k].a, self.Pc[k].n, st[k], st[k - 1])
+            if bad:
+                raise DegenerateCutError(f"neuron {g}: a split {k}-cell has a facet inside the hyperplane")
+            nsplit_pairs[k] = n
+
+        # ---- k = 1: new vertices on split edges; edge (p, q) -> (p, v) and new (v, q).
+        ns = se.shape[0]
         nE = counts[1]
-        Eg.reserve(ns)
-        Eg.a[se, 0] = p_end
-        Eg.a[se, 1] = newv
-        Eg.a[nE : nE + ns, 0] = newv
-        Eg.a[nE : nE + ns, 1] = q_end
-        Eg.n = nE + ns
-        fmin_1[se] = np.arange(nE, nE + ns, dtype=INT)
-        f0_1[se] = newv
-        counts[1] = nE + ns
-        counts[0] = nV + ns
+        fmin, f0 = self._maps(1, nE)
+        fmin[se] = np.arange(nE, nE + ns, dtype=INT)
+        f0[se] = np.arange(nV, nV + ns, dtype=INT)
+        ends = None
+        if d >= 2:
+            # k = 2 reads the edges' original endpoints, so it runs before they change.
+            sc = split[2]
+            nsc = sc.shape[0]
+            n2 = counts[2]
+            cmin, c0 = self._maps(2, n2)
+            cmin[sc] = np.arange(n2, n2 + nsc, dtype=INT)
+            c0[sc] = np.arange(nE + ns, nE + ns + nsc, dtype=INT)
+            P2c, P2f = self.Pc[2], self.Pf[2]
+            P2c.reserve(4 * nsc)
+            P2f.reserve(4 * nsc)
+            ends = np.full((nsc, 2), -1, INT)
+            q, ok = _split_polygons(
+                P2c.a, P2f.a, P2c.n, st[2], st_e, E, st_v, cmin, fmin, f0, has_zero, ends, P2c.n
+            )
+            if not ok:
+                raise DegenerateCutError(f"neuron {g}: a split polygon does not have exactly two cut points")
+            P2c.a[q : q + nsc] = sc
+            P2f.a[q : q + nsc] = c0[sc]
+            P2c.a[q + nsc : q + 2 * nsc] = cmin[sc]
+            P2f.a[q + nsc : q + 2 * nsc] = c0[sc]
+            P2c.n = P2f.n = q + 2 * nsc
+        if ns:
+            a = E[se, 0]
+            b = E[se, 1]
+            self._reserve_vertices(ns)
+            p_end, q_end = _new_vertices(self.X.a, self.Zt, nV, a, b, z, j, st_v)
+            self.X.n = nV + ns
+            for arr, val in ((self.pa, a), (self.pb, b), (self.born, np.full(ns, g, INT))):
+                arr.reserve(ns)
+                arr.a[arr.n : arr.n + ns] = val
+                arr.n += ns
+            self.E.reserve(ns + (split[2].shape[0] if d >= 2 else 0))
+            E = self.E.a
+            E[se, 1] = np.arange(nV, nV + ns, dtype=INT)
+            E[se, 0] = p_end
+            E[nE : nE + ns, 0] = np.arange(nV, nV + ns, dtype=INT)
+            E[nE : nE + ns, 1] = q_end
+            self.E.n = nE + ns
+            counts[0] = nV + ns
+            counts[1] = nE + ns
+        if d >= 2:
+            nsc = ends.shape[0]
+            self.E.reserve(nsc)
+            self.E.a[counts[1] : counts[1] + nsc] = ends
+            self.E.n = counts[1] + nsc
+            counts[1] += nsc
+            counts[2] += nsc
 
-    # ---- k >= 2.
-    fmin, f0 = fmin_1, f0_1
-    for k in range(2, d + 1):
-        sc = split[k]
-        nsc = sc.shape[0]
-        n_k_old = counts[k]
-        n_low = counts[k - 1]  # after the (k-1) pass, C0s of this pass are appended after it
-        cmin = np.full(n_k_old, -1, dtype=INT)
-        cmin[sc] = np.arange(n_k_old, n_k_old + nsc, dtype=INT)
-        c0 = np.full(n_k_old, -1, dtype=INT)
-        c0[sc] = np.arange(n_low, n_low + nsc, dtype=INT)
-        extra = nsplit_pairs[k] + 2 * nsc
-        Pc[k].reserve(extra)
-        Pf[k].reserve(extra)
-        m = Pc[k].n
-        if k == 2:
-            low_c = np.empty(0, INT)
-            low_f = np.empty(0, INT)
-        else:
-            Pc[k - 1].reserve(nsplit_pairs[k])
-            Pf[k - 1].reserve(nsplit_pairs[k])
-            low_c, low_f = Pc[k - 1].a, Pf[k - 1].a
-        r0 = Pc[k - 1].n if k > 2 else 0
-        q, r = _split_pairs(
-            Pc[k].a, Pf[k].a, m, st[k], st[k - 1], cmin, fmin, f0, c0,
-            Pc[k].a, Pf[k].a, m, low_c, low_f, r0, k > 2,
-        )
-        # Both halves are bounded by C0.
-        Pc[k].a[q : q + nsc] = sc
-        Pf[k].a[q : q + nsc] = c0[sc]
-        Pc[k].a[q + nsc : q + 2 * nsc] = cmin[sc]
-        Pf[k].a[q + nsc : q + 2 * nsc] = c0[sc]
-        Pc[k].n = Pf[k].n = q + 2 * nsc
-        if k == 2:
-            Eg.reserve(nsc)
-            Eg.a[n_low : n_low + nsc] = ends
-            Eg.n = n_low + nsc
-        else:
-            Pc[k - 1].n = Pf[k - 1].n = r
+        # ---- k >= 3.
+        for k in range(3, d + 1):
+            sc = split[k]
+            nsc = sc.shape[0]
+            n_k_old = counts[k]
+            n_low = counts[k - 1]  # includes this cut's C- of dimension k-1
+            fmin, f0 = self.mmap[k - 1].a, self.zmap[k - 1].a
+            cmin, c0 = self._maps(k, n_k_old)
+            cmin[sc] = np.arange(n_k_old, n_k_old + nsc, dtype=INT)
+            c0[sc] = np.arange(n_low, n_low + nsc, dtype=INT)
+            Pk_c, Pk_f, Pl_c, Pl_f = self.Pc[k], self.Pf[k], self.Pc[k - 1], self.Pf[k - 1]
+            extra = nsplit_pairs[k] + 2 * nsc
+            Pk_c.reserve(extra)
+            Pk_f.reserve(extra)
+            Pl_c.reserve(nsplit_pairs[k])
+            Pl_f.reserve(nsplit_pairs[k])
+            q, r = _split_pairs(
+                Pk_c.a, Pk_f.a, Pk_c.n, st[k], st[k - 1], cmin, fmin, f0, c0, Pk_c.n, Pl_c.a, Pl_f.a, Pl_c.n
+            )
+            Pk_c.a[q : q + nsc] = sc
+            Pk_f.a[q : q + nsc] = c0[sc]
+            Pk_c.a[q + nsc : q + 2 * nsc] = cmin[sc]
+            Pk_f.a[q + nsc : q + 2 * nsc] = c0[sc]
+            Pk_c.n = Pk_f.n = q + 2 * nsc
+            Pl_c.n = Pl_f.n = r
             if has_zero:
-                _add_zero_faces(k, Pc, Pf, st, sc, c0)
-        counts[k - 1] = n_low + nsc
-        counts[k] = n_k_old + nsc
-        fmin = np.full(n_k_old, -1, dtype=INT)
-        fmin[sc] = cmin[sc]
-        f0 = c0
+                _add_zero_faces(k, self.Pc, self.Pf, st, sc, c0)
+            counts[k - 1] = n_low + nsc
+            counts[k] = n_k_old + nsc
+
+    def result(self) -> RawComplex:
+        nV = self.X.n
+        S = _assemble_vertex_signs(self.ST, nV, self.n_box, self.pa.a, self.pb.a, self.born.a)
+        d = self.d
+        return RawComplex(
+            vertices=self.X.view.copy(),
+            vertex_signs=S,
+            edges=self.E.view.copy(),
+            pairs={k: (self.Pc[k].view.copy(), self.Pf[k].view.copy()) for k in range(2, d + 1)},
+            counts=list(self.counts),
+        )
 
 
 def _add_zero_faces(k, Pc, Pf, st, sc, c0) -> int:

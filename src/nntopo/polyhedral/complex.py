@@ -182,13 +182,34 @@ class PolyhedralComplex:
             return np.zeros((h.shape[0], 0))
         return np.concatenate(out, axis=1)
 
-    def region_of(self, points: Any) -> np.ndarray:
+    def point_signs(self, points: np.ndarray, zero_tol: float = 1e-9) -> np.ndarray:
+        """Sign vectors of ``points (n, d)``, shape (n, N) int8.
+
+        A pre-activation counts as 0 when ``|z| <= zero_tol * (|W| |h| + |b|)``, the size of
+        the terms it sums (so a neuron that vanishes identically on a region gets 0 there
+        despite rounding).
+        """
+        h = np.asarray(points, dtype=np.float64)
+        out = np.empty((h.shape[0], self.n_hidden), dtype=np.int8)
+        col = 0
+        for W, b in self.weights[:-1]:
+            z = h @ W.T + b
+            scale = np.abs(h) @ np.abs(W).T + np.abs(b)
+            s = np.sign(z).astype(np.int8)
+            s[np.abs(z) <= zero_tol * scale] = 0
+            out[:, col : col + W.shape[0]] = s
+            col += W.shape[0]
+            h = np.maximum(z, 0.0)
+        return out
+
+    def region_of(self, points: Any, zero_tol: float = 1e-9) -> np.ndarray:
         """Index of the region containing each point, shape (n,) int64; -1 outside the box.
 
         ``points`` has shape (n, d) (or (d,) for one point). The sign vector of each point
-        (a forward pass) is looked up among the regions' sign vectors. A point lying on a
-        hyperplane (a zero pre-activation) is given the region on the + side of those
-        neurons, else the - side; -1 if neither exists.
+        (:meth:`point_signs`) is looked up among the regions' sign vectors. A point on
+        hyperplanes (zero entries that no region has) is given the region on the + side of
+        them if there is one, else the - side, else the first region whose sign vector
+        agrees with all its nonzero entries (one whose closure contains the point).
         """
         P = np.asarray(points, dtype=np.float64)
         if P.ndim == 1:
@@ -202,17 +223,23 @@ class PolyhedralComplex:
         if self.n_hidden == 0:
             out[inside] = 0
             return out
-        s = np.sign(self.pre_activations(P[inside])).astype(np.int8)
+        s = self.point_signs(P[inside], zero_tol)
         found = self._lookup_signs(s)
-        zero_rows = np.flatnonzero((found < 0) & np.any(s == 0, axis=1))
+        rest = np.flatnonzero(found < 0)
         for fill in (1, -1):
-            if zero_rows.size == 0:
+            if rest.size == 0:
                 break
-            t = s[zero_rows].copy()
+            t = s[rest].copy()
             t[t == 0] = fill
             f2 = self._lookup_signs(t)
-            found[zero_rows] = f2
-            zero_rows = zero_rows[f2 < 0]
+            found[rest] = f2
+            rest = rest[f2 < 0]
+        R = self.region_signs
+        for i in rest:  # rare: mixed sides, or a region where a neuron vanishes identically
+            q = s[i]
+            cand = np.flatnonzero(np.all((R == q) | (q == 0), axis=1))
+            if cand.size:
+                found[i] = cand[0]
         out[inside] = found
         return out
 
