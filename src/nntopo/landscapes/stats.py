@@ -6,7 +6,8 @@ the statistic ``T = || mean(A) - mean(B) ||`` in the product-space inner product
 products: with ``a = 1_A/|A| - 1_B/|B|``, ``T^2 = a^T G a``. We double-centre ``G``
 (the statistic is translation invariant), after which ``T^2 = c^2 s^T G_c s`` with
 ``s`` the indicator of the smaller group and ``c = 1/|A| + 1/|B|``; all permutations
-are then evaluated in chunks with matrix products and never touch the landscapes.
+are then evaluated by a compiled loop over pairs of the drawn subset and never touch
+the landscapes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
+import numba
 import numpy as np
 
 from .algebra import ActivationLandscape, AnyLandscape, gram_matrix, landscape_vectors
@@ -32,8 +34,34 @@ __all__ = [
 ]
 
 # Relative tolerance on T^2 when counting permutations "at least as extreme": the
-# identity partition evaluated in another chunk position may differ in the last bits.
+# observed split summed in another order may differ in the last bits.
 _TIE_RTOL = 1e-9
+
+
+@numba.njit(cache=True, nogil=True)
+def _null_sums(gen, gc, n_perm, m, out):  # pragma: no cover - compiled
+    # out[r] = s^T G_c s for a uniformly random m-subset s per permutation. A partial
+    # Fisher-Yates shuffle of a persistent arrangement draws the subset (uniform from
+    # any starting arrangement); the quadratic form is a sum over pairs of the subset,
+    # O(m^2) per permutation and no BLAS call, so it does not suffer from BLAS
+    # threads competing for a busy machine.
+    n = gc.shape[0]
+    perm = np.arange(n)
+    for r in range(n_perm):
+        for a in range(m):
+            # a 53-bit uniform scaled to [0, n - a): bias ~n * 2^-53, far below anything
+            # a p-value can resolve, and much cheaper than Generator.integers here
+            j = a + int(gen.random() * (n - a))
+            tmp = perm[a]
+            perm[a] = perm[j]
+            perm[j] = tmp
+        total = 0.0
+        for a in range(m):
+            ia = perm[a]
+            total += 0.5 * gc[ia, ia]
+            for b in range(a + 1, m):
+                total += gc[ia, perm[b]]
+        out[r] = 2.0 * total
 
 
 @dataclass(frozen=True)
@@ -72,7 +100,6 @@ def permutation_test_gram(
     *,
     n_permutations: int = 100_000,
     rng: int | np.random.Generator | None = None,
-    chunk_size: int = 8192,
 ) -> PermutationTestResult:
     """Permutation test from a Gram matrix.
 
@@ -85,10 +112,8 @@ def permutation_test_gram(
     n_permutations : int
         Number of random relabellings (default 100,000, as in the paper).
     rng : int seed or numpy Generator
-        Source of the permutations; the same seed gives the same result (for a fixed
-        ``chunk_size``).
-    chunk_size : int
-        Permutations evaluated per matrix product (memory ~ ``chunk_size * n * 8`` bytes, x3).
+        Source of the permutations; the same seed gives the same result. A Generator
+        is advanced by the draws.
     """
     g = np.asarray(gram, dtype=np.float64)
     if g.ndim != 2 or g.shape[0] != g.shape[1]:
@@ -100,8 +125,6 @@ def permutation_test_gram(
         raise ValueError(f"n_a must be an int with 1 <= n_a < n = {n}, got {n_a!r}")
     if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 1:
         raise ValueError(f"n_permutations must be a positive int, got {n_permutations!r}")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
     gen = _as_generator(rng)
     n_b = n - n_a
     g = 0.5 * (g + g.T)
@@ -111,30 +134,12 @@ def permutation_test_gram(
     c2 = (1.0 / n_a + 1.0 / n_b) ** 2
     m = min(n_a, n_b)  # with G_c 1 = 0 either group's indicator gives the same value
 
-    def stat2(s: np.ndarray) -> np.ndarray:
-        return c2 * np.einsum("ij,ij->i", s @ gc, s)
-
-    obs = np.zeros((1, n))
-    if m == n_a:
-        obs[0, :n_a] = 1.0
-    else:
-        obs[0, n_a:] = 1.0
-    t2_obs = max(float(stat2(obs)[0]), 0.0)
+    # the observed split: the smaller group is the first n_a or the last n_b samples
+    obs = slice(0, n_a) if m == n_a else slice(n_a, n)
+    t2_obs = max(c2 * float(gc[obs, obs].sum()), 0.0)
     null2 = np.empty(n_permutations)
-    done = 0
-    while done < n_permutations:
-        size = min(chunk_size, n_permutations - done)
-        # A uniform random m-subset per row: the m smallest of n i.i.d. uniform keys.
-        # (A partition is ~3x cheaper than Generator.permuted row by row.)
-        keys = gen.random((size, n))
-        thresh = np.partition(keys, m - 1, axis=1)[:, m - 1 : m]
-        sel = keys <= thresh
-        bad = np.flatnonzero(sel.sum(axis=1) != m)  # a tie among 53-bit keys: ~never
-        for r in bad:
-            sel[r] = False
-            sel[r, gen.permutation(n)[:m]] = True
-        null2[done : done + size] = stat2(sel.astype(np.float64))
-        done += size
+    _null_sums(gen, np.ascontiguousarray(gc), int(n_permutations), m, null2)
+    null2 *= c2
     np.maximum(null2, 0.0, out=null2)
     count = int(np.count_nonzero(null2 >= t2_obs * (1.0 - _TIE_RTOL)))
     pvalue = (count + 1) / (n_permutations + 1)
@@ -148,14 +153,15 @@ def permutation_test(
     *,
     n_permutations: int = 100_000,
     rng: int | np.random.Generator | None = None,
-    chunk_size: int = 8192,
+    blas_threads: int | None = 1,
 ) -> PermutationTestResult:
     """The paper's permutation test: are the mean landscapes of two groups different?
 
     ``group_a`` and ``group_b`` hold landscapes of one type (``ActivationLandscape``
     for multi-layer data, or single ``Landscape``/``ExactLandscape``). The statistic is
     the distance between the group means in the inner product of equation (1); the
-    p-value is ``(count + 1) / (n_permutations + 1)``. See :func:`permutation_test_gram`.
+    p-value is ``(count + 1) / (n_permutations + 1)``. ``blas_threads`` is passed to
+    :func:`~nntopo.landscapes.gram_matrix`. See :func:`permutation_test_gram`.
     """
     a = list(group_a)
     b = list(group_b)
@@ -163,8 +169,8 @@ def permutation_test(
         raise ValueError("group_a must contain at least one landscape")
     if not b:
         raise ValueError("group_b must contain at least one landscape")
-    g = gram_matrix(a + b)
-    return permutation_test_gram(g, len(a), n_permutations=n_permutations, rng=rng, chunk_size=chunk_size)
+    g = gram_matrix(a + b, blas_threads=blas_threads)
+    return permutation_test_gram(g, len(a), n_permutations=n_permutations, rng=rng)
 
 
 def norms_per_layer(items: ActivationLandscape | Sequence[ActivationLandscape], p: float = 2) -> np.ndarray:
