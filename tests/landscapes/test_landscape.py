@@ -289,3 +289,48 @@ def test_large_random_diagram_matches_dense_reference():
     for k in (1, 5, 50):
         ref = -np.sort(-tents, axis=0)[:k]
         np.testing.assert_allclose(landscape(dgm, g, k).values, ref, rtol=0, atol=1e-15)
+
+
+def _dense_reference(dgm, grid, k, keep_infinite=False):
+    dgm = np.asarray(dgm, dtype=float).reshape(-1, 2).copy()
+    inf = np.isinf(dgm[:, 1])
+    if keep_infinite:
+        dgm[inf, 1] = grid.t_max
+    else:
+        dgm = dgm[~inf]
+    t = grid.points()
+    tents = np.maximum(0.0, np.minimum(t[None, :] - dgm[:, :1], dgm[:, 1:] - t[None, :]))
+    tents = np.vstack([tents, np.zeros((k, t.size))])
+    return -np.sort(-tents, axis=0)[:k]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    dgm=diagrams(max_bars=40),
+    t_min=st.floats(-1.0, 1.0, allow_nan=False),
+    n_intervals=st.integers(1, 300),
+    span=st.floats(0.05, 3.0, allow_nan=False),
+    k=st.integers(1, 10),
+    keep=st.booleans(),
+)
+def test_kernel_matches_dense_reference_on_any_grid(dgm, t_min, n_intervals, span, k, keep):
+    """Bars partly or wholly outside the grid, offsets, coarse and fine grids."""
+    g = Grid(t_min, t_min + span, span / n_intervals)
+    ref = _dense_reference(dgm, g, k, keep)
+    np.testing.assert_allclose(landscape(dgm, g, k, keep_infinite=keep).values, ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None)
+@given(
+    dgm=diagrams(max_bars=200),
+    n_intervals=st.integers(1, 2000),
+    k=st.integers(1, 60),
+    keep=st.booleans(),
+)
+def test_kernel_matches_dense_reference_many(dgm, n_intervals, k, keep):
+    g = Grid(-0.5, 2.0, 2.5 / n_intervals)
+    ref = _dense_reference(dgm, g, k, keep)
+    np.testing.assert_allclose(landscape(dgm, g, k, keep_infinite=keep).values, ref, rtol=0, atol=1e-12)
+    ex = exact_landscape(dgm, t_max=g.t_max, keep_infinite=keep)
+    np.testing.assert_allclose(ex(g.points(), n_levels=k), ref, rtol=0, atol=1e-12)
