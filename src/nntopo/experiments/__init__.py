@@ -1,0 +1,1 @@
+"""One module per study: config -> run -> results."""

@@ -1,0 +1,30 @@
+"""Networks, activation capture and training with snapshots (the only torch-facing subpackage)."""
+
+from .capture import capturable_layers, capture
+from .mlp import MLP
+from .train import (
+    AccuracyThresholds,
+    AtEpochs,
+    EveryKEpochs,
+    SnapshotPolicy,
+    TrainConfig,
+    TrainResult,
+    load_checkpoint,
+    load_manifest,
+    train,
+)
+
+__all__ = [
+    "MLP",
+    "capture",
+    "capturable_layers",
+    "train",
+    "TrainConfig",
+    "TrainResult",
+    "SnapshotPolicy",
+    "AccuracyThresholds",
+    "EveryKEpochs",
+    "AtEpochs",
+    "load_manifest",
+    "load_checkpoint",
+]
