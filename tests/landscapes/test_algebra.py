@@ -18,6 +18,7 @@ from nntopo.landscapes import (
     landscape_vectors,
     mean_landscape,
     norm,
+    stack_to_xarray,
 )
 
 GRID = Grid(0.0, 1.5, 0.01)
@@ -225,3 +226,15 @@ def test_gram_matrix_matches_pairwise_inner_products():
         gram_matrix([acts[0], single[0]])
     with pytest.raises(ValueError):
         gram_matrix([])
+
+
+def test_stack_to_xarray():
+    rng = np.random.default_rng(6)
+    acts = [make_act(rng) for _ in range(4)]
+    da = stack_to_xarray(acts, dim="network", coords=["a", "b", "c", "d"])
+    assert da.dims == ("network", "layer", "level", "t")
+    assert da.shape == (4, 3, 4, GRID.n_points)
+    np.testing.assert_array_equal(da.sel(network="c").values, acts[2].to_array())
+    assert da.attrs["t_max"] == GRID.t_max
+    with pytest.raises(ValueError, match="coords"):
+        stack_to_xarray(acts, coords=[1])

@@ -10,6 +10,7 @@ from .algebra import (
     landscape_vectors,
     mean_landscape,
     norm,
+    stack_to_xarray,
 )
 from .landscape import (
     ExactLandscape,
@@ -51,6 +52,7 @@ __all__ = [
     "norms_per_layer",
     "permutation_test",
     "permutation_test_gram",
+    "stack_to_xarray",
 ]
 
 # normalize.py and rips.py are written in parallel by another engineer; until both

@@ -38,6 +38,7 @@ __all__ = [
     "mean_landscape",
     "gram_matrix",
     "landscape_vectors",
+    "stack_to_xarray",
 ]
 
 AnyLandscape = Union[Landscape, ExactLandscape, "ActivationLandscape"]
@@ -365,3 +366,33 @@ def landscape_vectors(items: Sequence[AnyLandscape], *, n_levels: int | None = N
     if weighted:
         block = block * np.sqrt(w)
     return block.reshape(len(items), -1)
+
+
+def stack_to_xarray(items: Sequence["ActivationLandscape"], dim: str = "sample", coords: Sequence | None = None):
+    """Stack grid activation landscapes into one ``xarray.DataArray``.
+
+    Returns dims ``(dim, layer, level, t)`` (levels zero-padded to the largest count),
+    with ``coords`` (default ``0..n-1``) along ``dim`` and the grid and metadata of the
+    first item in ``attrs``.
+    """
+    import xarray as xr
+
+    items = _as_list(items, "items")
+    if not isinstance(items[0], ActivationLandscape):
+        raise TypeError("items must be ActivationLandscape objects")
+    block, _ = _grid_block(items)
+    if coords is None:
+        coords = list(range(len(items)))
+    coords = list(coords)
+    if len(coords) != len(items):
+        raise ValueError(f"coords has {len(coords)} entries for {len(items)} items")
+    names = items[0].layer_names
+    if any(list(x.layer_names) != list(names) for x in items):
+        raise ValueError("items must share layer_names")
+    first = items[0].layers[0]
+    return xr.DataArray(
+        block,
+        dims=(dim, "layer", "level", "t"),
+        coords={dim: coords, "layer": names, "level": np.arange(1, block.shape[2] + 1), "t": items[0].grid.points()},
+        attrs=_attrs(items[0].grid, first.hom_dim, first.keep_infinite),
+    )
