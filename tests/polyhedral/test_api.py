@@ -69,7 +69,7 @@ def test_torch_sequential_and_mlp():
     mlp_mod = pytest.importorskip("nntopo.nets")
     net = mlp_mod.MLP([2, 9, 9, 1], seed=3)
     pc_mlp = polyhedral_complex(net)
-    pc_seq = polyhedral_complex(net.layers)
+    pc_seq = polyhedral_complex(nn.Sequential(*net.children()))
     np.testing.assert_array_equal(pc_mlp.f_vector, pc_seq.f_vector)
 
 

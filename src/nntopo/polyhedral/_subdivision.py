@@ -294,17 +294,22 @@ def _assemble_vertex_signs(ST, nV, n_box, parent_a, parent_b, born):  # pragma: 
 
 
 @numba.njit(cache=True)
-def _cell_signs(inc_c, inc_f, m, Sf, n_c):  # pragma: no cover - compiled
-    """Sign rows of k-cells from their facets' rows: the common nonzero sign, else 0."""
-    N = Sf.shape[1]
-    out = np.zeros((n_c, N), np.int8)
-    for p in range(m):
-        c = inc_c[p]
-        f = inc_f[p]
-        for j in range(N):
-            s = Sf[f, j]
-            if s != 0:
-                out[c, j] = s
+def _signs_from_vertices(indptr, indices, S):  # pragma: no cover - compiled
+    """Sign rows of cells from their vertices' rows (CSR cell -> vertices).
+
+    A cell's sign for a neuron is the common nonzero sign of its vertices, else 0. Within
+    a cell the signs never mix, and in two's complement +1 | 0 = +1, -1 | 0 = -1, so a
+    bitwise OR over the vertices computes it without branches.
+    """
+    n = indptr.shape[0] - 1
+    N = S.shape[1]
+    out = np.zeros((n, N), np.int8)
+    for c in range(n):
+        row = out[c]
+        for p in range(indptr[c], indptr[c + 1]):
+            sv = S[indices[p]]
+            for j in range(N):
+                row[j] |= sv[j]
     return out
 
 
@@ -397,7 +402,9 @@ class _State:
         # never cleared).
         self.mmap = {k: _Grow(np.empty(64, INT), 0) for k in range(1, d + 1)}
         self.zmap = {k: _Grow(np.empty(64, INT), 0) for k in range(1, d + 1)}
-        self.Zt = np.empty((0, 0))
+        width = max((W.shape[0] for W, _ in self.hidden), default=0)
+        self.Zbuf = np.empty((width, self.ST.shape[1]))
+        self.Zt = self.Zbuf[:0]
 
     def start_layer(self, layer: int) -> None:
         """Values of all of this layer's neurons at all current vertices, (n_l, capacity).
@@ -405,31 +412,43 @@ class _State:
         Layer 0 is a matrix product with the coordinates. A later layer uses the previous
         layer's values at the vertices: they are exact there (each vertex lies in the
         closure of cells where that layer is affine, and the pre-activation is continuous),
-        so ReLU of them followed by the next Linear is the forward pass.
+        so ReLU of them followed by the next Linear is the forward pass. One buffer serves
+        all layers, overwritten column block by column block (fresh memory is slow to
+        touch, and this is the largest array).
         """
         W, b = self.hidden[layer]
+        n_l = W.shape[0]
         nV = self.X.n
-        cap = max(self.ST.shape[1], nV)
-        Zt = np.empty((W.shape[0], cap))
+        if self.Zbuf.shape[1] < nV:
+            self.Zbuf = np.empty((self.Zbuf.shape[0], max(nV, self.ST.shape[1])))
+        buf = self.Zbuf
         if layer == 0:
-            Zt[:, :nV] = W @ self.X.view.T + b[:, None]
+            buf[:n_l, :nV] = W @ self.X.view.T + b[:, None]
         else:
-            Zt[:, :nV] = W @ np.maximum(self.Zt[:, :nV], 0.0) + b[:, None]
-        self.Zt = Zt
+            n_prev = self.hidden[layer - 1][0].shape[0]
+            step = 8192
+            for c0 in range(0, nV, step):
+                c1 = min(c0 + step, nV)
+                blk = np.maximum(buf[:n_prev, c0:c1], 0.0)
+                buf[:n_l, c0:c1] = W @ blk + b[:, None]
+        self.Zt = buf[:n_l]
 
     def _reserve_vertices(self, extra: int) -> None:
-        need = self.X.n + extra
+        n = self.X.n
+        need = n + extra
         self.X.reserve(extra)
         if need > self.ST.shape[1]:
             cap = max(need, 2 * self.ST.shape[1])
             ST = np.zeros((self.N, cap), np.int8)
-            ST[:, : self.X.n] = self.ST[:, : self.X.n]
+            ST[:, :n] = self.ST[:, :n]
             self.ST = ST
-        if need > self.Zt.shape[1]:
-            cap = max(need, 2 * self.Zt.shape[1])
-            Zt = np.empty((self.Zt.shape[0], cap))
-            Zt[:, : self.X.n] = self.Zt[:, : self.X.n]
-            self.Zt = Zt
+        if need > self.Zbuf.shape[1]:
+            cap = max(need, 2 * self.Zbuf.shape[1])
+            n_l = self.Zt.shape[0]
+            buf = np.empty((self.Zbuf.shape[0], cap))
+            buf[:n_l, :n] = self.Zt[:, :n]
+            self.Zbuf = buf
+            self.Zt = buf[:n_l]
 
     def _maps(self, k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         m, z = self.mmap[k], self.zmap[k]
@@ -618,9 +637,3 @@ def _add_zero_faces(k, Pc, Pf, st, sc, c0) -> int:
     Pf[k - 1].a[r : r + n_add] = CG[:, 1]
     Pc[k - 1].n = Pf[k - 1].n = r + n_add
     return r + n_add
-
-
-def cell_signs(raw: RawComplex, k: int, below: np.ndarray) -> np.ndarray:
-    """Sign rows of the k-cells (k >= 2) from those of the (k-1)-cells."""
-    cells, facets = raw.pairs[k]
-    return _cell_signs(cells, facets, cells.shape[0], below, raw.counts[k])

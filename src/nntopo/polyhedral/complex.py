@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._subdivision import DegenerateCutError, RawComplex, _cell_signs, build
+from ._subdivision import DegenerateCutError, RawComplex, _signs_from_vertices, build
 from ._weights import as_weights, validate_box
 
 __all__ = ["PolyhedralComplex", "polyhedral_complex", "DegenerateCutError"]
@@ -46,6 +46,7 @@ class PolyhedralComplex:
         self._signs: dict[int, np.ndarray] = {0: raw.vertex_signs}
         self._boundary: dict[int, sp.csr_matrix] = {}
         self._points: dict[int, np.ndarray] = {}
+        self._vertex_csr: dict[int, sp.csr_matrix] = {}
         self._lookup: tuple[np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ sizes
@@ -111,18 +112,38 @@ class PolyhedralComplex:
         B = self.boundary(k).T.tocsr()
         return B.indptr, B.indices
 
+    def cell_vertices(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Vertices of the k-cells as CSR arrays ``(indptr (f_k+1,), indices)``, sorted."""
+        k = self._check_k(k, lo=0)
+        if k not in self._vertex_csr:
+            n0 = self._raw.counts[0]
+            if k == 0:
+                M = sp.identity(n0, dtype=np.int64, format="csr")
+            else:
+                M = self.boundary(k).T.astype(np.int64) @ self._incidence_to_vertices(k - 1)
+                M = M.tocsr()
+                M.data[:] = 1
+                M.sort_indices()
+            self._vertex_csr[k] = M
+        M = self._vertex_csr[k]
+        return M.indptr, M.indices
+
+    def _incidence_to_vertices(self, k: int) -> sp.csr_matrix:
+        self.cell_vertices(k)
+        return self._vertex_csr[k]
+
     def signs(self, k: int) -> np.ndarray:
-        """Sign vectors of the k-cells, shape (f_k, N) int8 (+1, 0, -1 per hidden neuron)."""
+        """Sign vectors of the k-cells, shape (f_k, N) int8 (+1, 0, -1 per hidden neuron).
+
+        Computed on first request from the vertices' sign vectors (then cached): a cell's
+        sign for a neuron is the common nonzero sign of its vertices, 0 if all vanish.
+        """
         k = self._check_k(k, lo=0)
         if k not in self._signs:
-            below = self.signs(k - 1)
-            if k == 1:
-                E = self._raw.edges
-                s = below[E[:, 0]].astype(np.int16) + below[E[:, 1]]
-                self._signs[1] = np.sign(s).astype(np.int8)
-            else:
-                cells, facets = self._raw.pairs[k]
-                self._signs[k] = _cell_signs(cells, facets, cells.shape[0], below, self._raw.counts[k])
+            indptr, indices = self.cell_vertices(k)
+            self._signs[k] = _signs_from_vertices(
+                indptr.astype(np.int64), indices.astype(np.int64), self._raw.vertex_signs
+            )
         return self._signs[k]
 
     @property

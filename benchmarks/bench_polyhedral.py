@@ -1,0 +1,117 @@
+"""Benchmark: exact polyhedral complex (nntopo.polyhedral) against grid sampling, one run.
+
+For each architecture ``[d, h1, h2, ...]`` (hidden widths; one output neuron is added,
+it never cuts) with torch's default initialisation drawn by numpy (W, b ~ uniform
+(+-1/sqrt(fan_in)), fixed seed) on [-1, 1]^d, prints:
+
+* the time of ``polyhedral_complex`` (build + Euler/∂∂ check), min over repeats,
+  single-threaded, and of the region sign vectors (all cells' sign vectors are lazy);
+* the f-vector and the Euler characteristic;
+* the number of regions found by sampling grids (100x100 and 1000x1000 in d = 2,
+  20^3 and 100^3 in d = 3) beside the exact count, and the time of the 1000x1000 grid
+  sampling, so the exact/sampling time ratio is measured in the same run;
+* the ratio to the issue's targets, and to the 1.1 s quoted for Berzins' reference
+  implementation on [2,100,100,100] (that figure was measured elsewhere, not here).
+
+Run: ``.venv/bin/python benchmarks/bench_polyhedral.py [--repeats 5] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Single-threaded, as the targets are stated; must be set before numpy/numba load.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from nntopo.polyhedral import polyhedral_complex  # noqa: E402
+
+TARGETS = {(2, 100, 100, 100): 0.25, (2, 200, 200, 200): 1.5}
+BERZINS_QUOTED = {(2, 100, 100, 100): 1.1}
+
+
+def torch_like_net(widths, seed=0):
+    rng = np.random.default_rng(seed)
+    ws = list(widths) + [1]
+    pairs = []
+    for i, o in zip(ws[:-1], ws[1:]):
+        bound = 1.0 / np.sqrt(i)
+        pairs.append((rng.uniform(-bound, bound, (o, i)), rng.uniform(-bound, bound, o)))
+    return pairs
+
+
+def grid_regions(pairs, d, n, chunk=100_000):
+    """Number of distinct activation patterns on an n^d grid of [-1, 1]^d, and the time."""
+    t0 = time.perf_counter()
+    g = np.linspace(-1, 1, n)
+    total = n**d
+    seen = set()
+    for start in range(0, total, chunk):
+        idx = np.arange(start, min(start + chunk, total))
+        P = np.stack([g[(idx // n**i) % n] for i in range(d)], axis=1)
+        h = P
+        bits = []
+        for W, b in pairs[:-1]:
+            z = h @ W.T + b
+            bits.append(z > 0)
+            h = np.maximum(z, 0)
+        packed = np.packbits(np.concatenate(bits, axis=1), axis=1)
+        seen.update(np.unique(packed.view(np.dtype((np.void, packed.shape[1])))).tolist())
+    return len(seen), time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="skip the largest grids")
+    args = ap.parse_args()
+
+    polyhedral_complex(torch_like_net([2, 5, 5], 0))  # compile the numba kernels
+    polyhedral_complex(torch_like_net([3, 5, 5], 0)).region_signs
+
+    archs = [(2, 20, 20, 20), (2, 50, 50, 50), (2, 100, 100, 100), (2, 200, 200, 200), (3, 30, 30), (3, 60, 60)]
+    print(f"nntopo.polyhedral benchmark, seed {args.seed}, min of {args.repeats} runs, single-threaded")
+    print("architecture = [d, hidden...] + 1 output neuron; box [-1, 1]^d\n")
+    for arch in archs:
+        d = arch[0]
+        pairs = torch_like_net(arch, args.seed)
+        times = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            pc = polyhedral_complex(pairs)
+            times.append(time.perf_counter() - t0)
+        t_build = min(times)
+        t0 = time.perf_counter()
+        pc.region_signs
+        t_signs = time.perf_counter() - t0
+        f = pc.f_vector.tolist()
+        print(f"{list(arch)}: {t_build:.4f} s (build + check), region sign vectors {t_signs:.4f} s")
+        print(f"    f-vector {f}, Euler characteristic {pc.euler_characteristic()}, regions {f[-1]}")
+        if arch in TARGETS:
+            print(f"    target {TARGETS[arch]} s: ratio time/target = {t_build / TARGETS[arch]:.2f}")
+        if arch in BERZINS_QUOTED:
+            print(
+                f"    quoted Berzins reference {BERZINS_QUOTED[arch]} s (not measured here): "
+                f"speed-up {BERZINS_QUOTED[arch] / t_build:.1f}x"
+            )
+        grids = (100, 1000) if d == 2 else (20, 100)
+        if args.quick:
+            grids = grids[:1]
+        for n in grids:
+            found, t_grid = grid_regions(pairs, d, n)
+            label = "x".join([str(n)] * d)
+            print(
+                f"    grid {label}: {found} regions ({100 * found / f[-1]:.1f}% of exact) in {t_grid:.3f} s"
+                f"; exact/grid time = {t_build / t_grid:.2f}"
+            )
+        print()
+
+
+if __name__ == "__main__":
+    main()
