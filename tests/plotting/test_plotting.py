@@ -1,0 +1,42 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from nntopo.nets import MLP
+from nntopo.plotting import plot_complex_2d, plot_landscape, plot_norms_per_layer, plot_training_curves, region_polygons
+
+
+def _shoelace(p):
+    x, y = p[:, 0], p[:, 1]
+    return 0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+def test_region_polygons_tile_the_box():
+    from nntopo.polyhedral import polyhedral_complex
+
+    cx = polyhedral_complex(MLP([2, 8, 6, 2], seed=3).weights(), box=(-1.0, 2.0))
+    polys = region_polygons(cx)
+    areas = np.array([_shoelace(p) for p in polys])
+    assert np.all(areas > 0)  # counter-clockwise, non-degenerate
+    assert areas.sum() == pytest.approx(9.0, rel=1e-9)
+    fig, ax = plt.subplots()
+    assert plot_complex_2d(cx, ax=ax) is ax
+    with pytest.raises(ValueError, match="one entry per region"):
+        plot_complex_2d(cx, ax=ax, values=np.zeros(3))
+    plt.close(fig)
+
+
+def test_landscape_and_norm_plots_return_ax():
+    from nntopo.landscapes import Landscape
+
+    ls = Landscape.from_diagram(np.array([[0.1, 0.5], [0.2, 0.4]]), (0.0, 1.0, 0.01), n_levels=3)
+    fig, axes = plt.subplots(1, 3)
+    assert plot_landscape(ls, ax=axes[0]) is axes[0]
+    assert len(axes[0].lines) == 3
+    assert plot_norms_per_layer(np.ones((2, 4)), ax=axes[1], series_labels=["a", "b"]) is axes[1]
+    history = [{"epoch": e, "train_loss": 1.0 / (e + 1), "train_acc": 0.5 + 0.1 * e, "test_acc": np.nan} for e in range(4)]
+    assert plot_training_curves(history, ax=axes[2], snapshots=[{"reached": True, "epoch": 2, "threshold": 0.7}]) is axes[2]
+    plt.close(fig)
