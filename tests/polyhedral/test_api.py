@@ -127,9 +127,10 @@ def test_bad_box(box, match):
         polyhedral_complex(random_net([2, 3, 1], 0), box=box)
 
 
-def test_bad_tol():
+@pytest.mark.parametrize("tol", [-1.0, 0.0, 0.5, "small"])
+def test_bad_tol(tol):
     with pytest.raises(ValueError, match="tol"):
-        polyhedral_complex(random_net([2, 3, 1], 0), tol=-1.0)
+        polyhedral_complex(random_net([2, 3, 1], 0), tol=tol)
 
 
 def test_box_forms():

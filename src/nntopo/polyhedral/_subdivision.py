@@ -12,7 +12,9 @@ One cut by a neuron (the hyperplane ``H = {z = 0}`` of that neuron)
 ------------------------------------------------------------------
 ``z`` is affine on every current cell, so its value at the vertices decides everything.
 Each vertex gets a status bit set: 1 if ``z > thr``, 2 if ``z < -thr``, 0 if ``|z| <= thr``
-(``thr = tol * max|z|``: it is on ``H``). A cell's status is the OR of its facets'
+(it is on ``H``), with ``thr = tol * scale`` and ``scale = |W_n| max|h| + |b_n|`` (the
+largest possible size over the box of the terms the pre-activation sums, which is what
+rounding errors are relative to). A cell's status is the OR of its facets'
 statuses (= the OR over its vertices): 3 means it is split. Working upwards in dimension:
 
 * a split edge ``(p, q)`` (p on the + side) becomes ``(p, v)`` (keeps its index, the +
@@ -423,15 +425,22 @@ class _State:
             self.Zbuf = np.empty((self.Zbuf.shape[0], max(nV, self.ST.shape[1])))
         buf = self.Zbuf
         if layer == 0:
+            hmax = np.abs(self.X.view).max(axis=0)
             buf[:n_l, :nV] = W @ self.X.view.T + b[:, None]
         else:
             n_prev = self.hidden[layer - 1][0].shape[0]
+            hmax = np.maximum(buf[:n_prev, :nV].max(axis=1), 0.0)
             step = 8192
             for c0 in range(0, nV, step):
                 c1 = min(c0 + step, nV)
                 blk = np.maximum(buf[:n_prev, c0:c1], 0.0)
                 buf[:n_l, c0:c1] = W @ blk + b[:, None]
         self.Zt = buf[:n_l]
+        # Scale of each neuron: a bound on the size of the terms |W h| + |b| it sums over
+        # the box (h is affine on the cells of earlier layers, so its extremes are at the
+        # current vertices). Rounding errors are relative to this, not to |z|, which may be
+        # nothing but rounding (a neuron vanishing identically on part of the box).
+        self.scale = np.abs(W) @ hmax + np.abs(b)
 
     def _reserve_vertices(self, extra: int) -> None:
         n = self.X.n
@@ -463,10 +472,9 @@ class _State:
         d, counts = self.d, self.counts
         nV = self.X.n
         z = self.Zt[j, :nV]
-        scale = float(np.max(np.abs(z))) if nV else 0.0
         E = self.E.a
         st_v, st_e, npos, nneg, nzero, se = _status_vertices_edges(
-            z, nV, tol * scale, self.ST[g], E, counts[1]
+            z, nV, tol * float(self.scale[j]), self.ST[g], E, counts[1]
         )
         if npos == 0 or nneg == 0:
             return  # the hyperplane misses the interior of the box: nothing splits

@@ -47,6 +47,7 @@ class PolyhedralComplex:
         self._boundary: dict[int, sp.csr_matrix] = {}
         self._points: dict[int, np.ndarray] = {}
         self._vertex_csr: dict[int, sp.csr_matrix] = {}
+        self._scales: np.ndarray | None = None
         self._lookup: tuple[np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ sizes
@@ -203,27 +204,38 @@ class PolyhedralComplex:
             return np.zeros((h.shape[0], 0))
         return np.concatenate(out, axis=1)
 
-    def point_signs(self, points: np.ndarray, zero_tol: float = 1e-9) -> np.ndarray:
-        """Sign vectors of ``points (n, d)``, shape (n, N) int8.
+    def neuron_scales(self) -> np.ndarray:
+        """Scale of each hidden neuron, shape (N,) float64: ``|W_n| @ max|h| + |b_n|``, the
+        largest size over the box of the terms its pre-activation sums (``h`` the previous
+        layer's output; its maximum over the box is at vertices, where it is evaluated).
+        The construction's tolerance is relative to it."""
+        if self._scales is None:
+            h = self.vertices
+            out = []
+            for W, b in self.weights[:-1]:
+                hmax = np.abs(h).max(axis=0) if h.shape[0] else np.zeros(W.shape[1])
+                out.append(np.abs(W) @ hmax + np.abs(b))
+                h = np.maximum(h @ W.T + b, 0.0)
+            self._scales = np.concatenate(out) if out else np.zeros(0)
+        return self._scales
 
-        A pre-activation counts as 0 when ``|z| <= zero_tol * (|W| |h| + |b|)``, the size of
-        the terms it sums (so a neuron that vanishes identically on a region gets 0 there
-        despite rounding).
-        """
+    def point_signs(self, points: np.ndarray) -> np.ndarray:
+        """Sign vectors of ``points (n, d)``, shape (n, N) int8, by the construction's rule:
+        a pre-activation counts as 0 when ``|z| <= tol * neuron_scales()[n]``."""
         h = np.asarray(points, dtype=np.float64)
         out = np.empty((h.shape[0], self.n_hidden), dtype=np.int8)
+        thr = self.tol * self.neuron_scales()
         col = 0
         for W, b in self.weights[:-1]:
             z = h @ W.T + b
-            scale = np.abs(h) @ np.abs(W).T + np.abs(b)
             s = np.sign(z).astype(np.int8)
-            s[np.abs(z) <= zero_tol * scale] = 0
+            s[np.abs(z) <= thr[col : col + W.shape[0]]] = 0
             out[:, col : col + W.shape[0]] = s
             col += W.shape[0]
             h = np.maximum(z, 0.0)
         return out
 
-    def region_of(self, points: Any, zero_tol: float = 1e-9) -> np.ndarray:
+    def region_of(self, points: Any) -> np.ndarray:
         """Index of the region containing each point, shape (n,) int64; -1 outside the box.
 
         ``points`` has shape (n, d) (or (d,) for one point). The sign vector of each point
@@ -244,7 +256,7 @@ class PolyhedralComplex:
         if self.n_hidden == 0:
             out[inside] = 0
             return out
-        s = self.point_signs(P[inside], zero_tol)
+        s = self.point_signs(P[inside])
         found = self._lookup_signs(s)
         rest = np.flatnonzero(found < 0)
         for fill in (1, -1):
@@ -362,9 +374,11 @@ def polyhedral_complex(
     box
         ``(lo, hi)`` scalars or arrays of length d (input units); default ``[-1, 1]^d``.
     tol
-        Relative tolerance: a neuron's value at a vertex with ``|z| <= tol * max|z|``
-        (max over the current vertices) counts as exactly 0 (the hyperplane passes
-        through the vertex). This is what keeps degenerate positions valid.
+        Relative tolerance: a neuron's value at a vertex with ``|z| <= tol * scale`` counts
+        as exactly 0 (the hyperplane passes through the vertex), where ``scale =
+        |W_n| @ max|h| + |b_n|`` bounds the terms the pre-activation sums over the box
+        (see :meth:`PolyhedralComplex.neuron_scales`). This is what keeps degenerate
+        positions (hyperplanes through vertices, duplicate or dead neurons) valid.
     check
         Verify the Euler characteristic (1) and ``∂∂ = 0`` before returning.
 
@@ -384,18 +398,18 @@ def polyhedral_complex(
     weights = as_weights(net_or_weights)
     d = weights[0][0].shape[1]
     lo, hi = validate_box(box, d)
-    if not (isinstance(tol, (float, int)) and 0 <= tol < 1e-2):
-        raise ValueError(f"tol must be a float in [0, 0.01); got {tol!r}")
+    if not (isinstance(tol, (float, int)) and 0 < tol < 1e-2):
+        raise ValueError(f"tol must be a float in (0, 0.01); got {tol!r}")
     # Perturbation fallback: a cut whose vertex signs are not realisable (rounding near
     # a degenerate position) is retried with a coarser tolerance, i.e. the hyperplane is
     # moved onto the nearby vertices, which is a valid nearby network.
     last: Exception | None = None
-    for attempt, t in enumerate((tol, tol * 1e3, tol * 1e6) if tol > 0 else (0.0, 1e-12, 1e-9)):
+    for t in (tol, tol * 1e3, tol * 1e6):
         try:
             raw = build(weights, lo, hi, float(t))
             break
         except DegenerateCutError as exc:
-            logger.warning("polyhedral_complex: %s; retrying with tol=%g", exc, t * 1e3 if t else 1e-12)
+            logger.warning("polyhedral_complex: %s (tol=%g); retrying with a coarser tolerance", exc, t)
             last = exc
     else:
         raise DegenerateCutError(f"could not build a consistent complex: {last}")
