@@ -208,3 +208,33 @@ def test_same_input_same_output():
     a, b = polyhedral_complex(pairs), polyhedral_complex(pairs)
     np.testing.assert_array_equal(a.vertices, b.vertices)
     assert (a.boundary(2) != b.boundary(2)).nnz == 0
+
+
+def test_inconsistent_cut_is_retried_with_coarser_tolerance(monkeypatch, caplog):
+    """The perturbation fallback: a cut whose vertex signs no affine function could have
+    (rounding near a degenerate position) makes the build start again with tol * 1e3."""
+    from nntopo.polyhedral import _subdivision, complex as complex_mod
+
+    real_build = _subdivision.build
+    seen = []
+
+    def flaky_build(weights, lo, hi, tol):
+        seen.append(tol)
+        if len(seen) == 1:
+            raise _subdivision.DegenerateCutError("neuron 3: forced for the test")
+        return real_build(weights, lo, hi, tol)
+
+    monkeypatch.setattr(complex_mod, "build", flaky_build)
+    with caplog.at_level("WARNING", logger="nntopo"):
+        pc = polyhedral_complex(random_net([2, 10, 10, 1], 3))
+    assert seen == [1e-10, pytest.approx(1e-7)]
+    assert pc.tol == pytest.approx(1e-7)
+    assert "retrying" in caplog.text
+    pc.check()
+
+    def always_bad(weights, lo, hi, tol):
+        raise _subdivision.DegenerateCutError("forced")
+
+    monkeypatch.setattr(complex_mod, "build", always_bad)
+    with pytest.raises(complex_mod.DegenerateCutError, match="could not build"):
+        polyhedral_complex(random_net([2, 3, 1], 0))

@@ -243,28 +243,33 @@ def _split_pairs(inc_c, inc_f, m, st_c, st_f, cmin, fmin, f0, c0, q, low_c, low_
 @numba.njit(cache=True)
 def _new_vertices(X, Zt, nV, a, b, z, j, st_v):  # pragma: no cover - compiled
     """Coordinates and layer values of the vertices on split edges ``(a[i], b[i])``, by
-    linear interpolation of the cutting neuron's values ``z``. Returns the + ends."""
+    linear interpolation of the cutting neuron's values ``z``. Returns the + and - ends."""
     ns = a.shape[0]
     d = X.shape[1]
     nl = Zt.shape[0]
+    t = np.empty(ns)
     p_end = np.empty(ns, np.int64)
     q_end = np.empty(ns, np.int64)
     for i in range(ns):
         u = a[i]
         w = b[i]
-        t = z[u] / (z[u] - z[w])
+        t[i] = z[u] / (z[u] - z[w])
         v = nV + i
         for c in range(d):
-            X[v, c] = X[u, c] + t * (X[w, c] - X[u, c])
-        for r in range(nl):
-            Zt[r, v] = Zt[r, u] + t * (Zt[r, w] - Zt[r, u])
-        Zt[j, v] = 0.0
+            X[v, c] = X[u, c] + t[i] * (X[w, c] - X[u, c])
         if st_v[u] == 1:
             p_end[i] = u
             q_end[i] = w
         else:
             p_end[i] = w
             q_end[i] = u
+    for r in range(nl):  # row by row: contiguous writes
+        row = Zt[r]
+        for i in range(ns):
+            zu = row[a[i]]
+            row[nV + i] = zu + t[i] * (row[b[i]] - zu)
+    for i in range(ns):
+        Zt[j, nV + i] = 0.0
     return p_end, q_end
 
 
