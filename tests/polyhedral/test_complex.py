@@ -442,3 +442,16 @@ def test_one_layer_planes_3d_regions_closed_form():
             x = np.linalg.solve(W[[i, j, k]], -b[[i, j, k]])
             P += bool(np.all(np.abs(x) < 1))
         assert pc.f_vector[3] == 1 + n + L + P
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 4, 5])
+def test_coordinate_hyperplanes_give_the_cubical_grid(d):
+    """The d coordinate hyperplanes through the centre (each one through cells made by the
+    previous ones: maximal degeneracy) cut [-1, 1]^d into 2^d cubes; the k-faces of that
+    grid number C(d, k) 2^k 3^(d-k) (choose the k free axes, a half-interval on each, and
+    one of 3 levels on the others)."""
+    from math import comb
+
+    pc = polyhedral_complex(_single_layer(np.eye(d), np.zeros(d)))
+    assert pc.f_vector.tolist() == [comb(d, k) * 2**k * 3 ** (d - k) for k in range(d + 1)]
+    assert_valid(pc, n_samples=500)

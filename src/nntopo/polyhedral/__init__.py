@@ -1,4 +1,19 @@
-"""Exact polyhedral complex of a ReLU network (edge subdivision generalised to all cells)."""
+"""Exact polyhedral complex of a ReLU network on a box (edge subdivision, all cells).
+
+``polyhedral_complex(net_or_weights, box=None)`` cuts the box ``[lo, hi]^d`` (default
+``[-1, 1]^d``) by every hidden neuron, layer by layer and neuron by neuron, and returns a
+:class:`PolyhedralComplex`: vertices, the cells of every dimension 0..d with their sign
+vectors (int8 +1/0/-1 over all hidden neurons) and Z/2 boundary matrices (scipy CSR),
+an interior point and activation pattern per region, the f-vector and Euler
+characteristic (checked to be 1), ``region_of(points)`` and ``save``/``load`` (npz).
+
+Networks: a list of ``(W (out, in), b (out,))`` numpy pairs (output layer last, it never
+cuts), any object with ``weights()`` returning that (``nntopo.nets.MLP``), or a torch
+module of ``nn.Linear``/``nn.ReLU`` only (torch is imported only for that case).
+
+The construction is dimension-generic: all cells and boundaries are computed for any
+input dimension d (tested for d = 1..4); the number of cells grows quickly with d.
+"""
 
 from ._weights import as_weights
 from .complex import DegenerateCutError, PolyhedralComplex, polyhedral_complex

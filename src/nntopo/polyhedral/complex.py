@@ -22,11 +22,17 @@ _FORMAT = 1
 class PolyhedralComplex:
     """Cells of the partition of a box by the hidden ReLUs of a network, with their boundaries.
 
-    Cells of dimension k = 0..d are numbered ``0..f_vector[k]-1``. For every k-cell the
-    sign vector over all ``N`` hidden neurons (in layer order) is ``+1``/``-1`` for the side
-    it lies on and ``0`` when it lies inside that neuron's hyperplane. Regions (d-cells)
-    have no zeros except for a neuron whose pre-activation vanishes identically on them
-    (e.g. a zero row with zero bias).
+    Cells of dimension k = 0..d (all of them, for every d) are numbered
+    ``0..f_vector[k]-1``. For every k-cell the sign vector over all ``N`` hidden neurons
+    (in layer order) is ``+1``/``-1`` for the side it lies on and ``0`` when it lies inside
+    that neuron's hyperplane. Regions (d-cells) have no zeros except for a neuron whose
+    pre-activation vanishes identically on them (e.g. a zero row with zero bias). Distinct
+    regions have distinct sign vectors (each sign class is convex).
+
+    Main accessors: :attr:`f_vector`, :meth:`euler_characteristic`, :meth:`boundary`
+    (Z/2 CSR ``(f_{k-1}, f_k)``), :meth:`signs`, :attr:`edges`, :meth:`cell_vertices`,
+    :attr:`interior_points`, :attr:`activation_patterns`, :meth:`region_of`,
+    :meth:`save`/:meth:`load`, :meth:`check`.
 
     Attributes
     ----------
@@ -121,17 +127,14 @@ class PolyhedralComplex:
             if k == 0:
                 M = sp.identity(n0, dtype=np.int64, format="csr")
             else:
-                M = self.boundary(k).T.astype(np.int64) @ self._incidence_to_vertices(k - 1)
-                M = M.tocsr()
+                self.cell_vertices(k - 1)
+                # Vertices of a cell = union of its facets' vertices (counts, then 1s).
+                M = (self.boundary(k).T.astype(np.int64) @ self._vertex_csr[k - 1]).tocsr()
                 M.data[:] = 1
                 M.sort_indices()
             self._vertex_csr[k] = M
         M = self._vertex_csr[k]
         return M.indptr, M.indices
-
-    def _incidence_to_vertices(self, k: int) -> sp.csr_matrix:
-        self.cell_vertices(k)
-        return self._vertex_csr[k]
 
     def signs(self, k: int) -> np.ndarray:
         """Sign vectors of the k-cells, shape (f_k, N) int8 (+1, 0, -1 per hidden neuron).
