@@ -19,10 +19,11 @@ __all__ = ["LandscapeVectorizer"]
 class LandscapeVectorizer(TransformerMixin, BaseEstimator):
     """Map point clouds to concatenated persistence-landscape vectors.
 
-    For every cloud: optional plain normalization (centre, diameter 1; see
-    ``normalize_plain``), Vietoris-Rips persistence in degrees ``0..max(dims)``
-    (``rips_persistence``), then the grid landscape of each requested degree; the
-    landscapes are flattened (degree-major, then level, then t) and concatenated.
+    For every cloud: a normalization (plain: centre, diameter 1, ``normalize_plain``;
+    or local homology: the modified distance matrix of ``normalize_local``),
+    Vietoris-Rips persistence in degrees ``0..max(dims)`` (``rips_persistence``), then
+    the grid landscape of each requested degree; the landscapes are flattened
+    (degree-major, then level, then t) and concatenated.
 
     Parameters
     ----------
@@ -30,11 +31,17 @@ class LandscapeVectorizer(TransformerMixin, BaseEstimator):
         Homological degrees to keep.
     t_min, t_max, step : float, default 0, 1, 0.01
         The landscape grid, both ends included (``(t_max - t_min) / step`` must be an
-        integer). With plain normalization all finite deaths are <= 1.
+        integer). With plain normalization all finite deaths are <= 1; with local
+        normalization distances are <= 2 (points lie in the unit ball), so take
+        ``t_max=2`` to see every bar.
     n_levels : int, default 5
         Landscape levels per degree.
-    normalize : {"plain", None}, default "plain"
-        ``"plain"`` applies the paper's normalization; ``None`` uses the clouds as given.
+    normalize : {"plain", "local", None}, default "plain"
+        ``"plain"`` applies the paper's normalization, ``"local"`` its local-homology
+        variant, ``None`` uses the clouds as given.
+    ends_in_relu : bool, default False
+        For ``normalize="local"`` only: the clouds come from a layer ending in ReLU
+        (then they are not centred).
     keep_infinite : bool, default False
         Keep infinite bars (cut at ``t_max``) instead of dropping them (H0's infinite bar).
     backend : str, default "auto"
@@ -59,6 +66,7 @@ class LandscapeVectorizer(TransformerMixin, BaseEstimator):
         step: float = 0.01,
         n_levels: int = 5,
         normalize: str | None = "plain",
+        ends_in_relu: bool = False,
         keep_infinite: bool = False,
         backend: str = "auto",
         weighted: bool = False,
@@ -69,6 +77,7 @@ class LandscapeVectorizer(TransformerMixin, BaseEstimator):
         self.step = step
         self.n_levels = n_levels
         self.normalize = normalize
+        self.ends_in_relu = ends_in_relu
         self.keep_infinite = keep_infinite
         self.backend = backend
         self.weighted = weighted
@@ -83,8 +92,8 @@ class LandscapeVectorizer(TransformerMixin, BaseEstimator):
         if len(set(dims)) != len(dims):
             raise ValueError(f"homology_dimensions has repeated entries: {dims}")
         _check_levels(self.n_levels)
-        if self.normalize not in ("plain", None):
-            raise ValueError(f"normalize must be 'plain' or None, got {self.normalize!r}")
+        if self.normalize not in ("plain", "local", None):
+            raise ValueError(f"normalize must be 'plain', 'local' or None, got {self.normalize!r}")
         self.grid_ = Grid(self.t_min, self.t_max, self.step)
         self.homology_dimensions_ = tuple(sorted(int(q) for q in dims))
 
@@ -101,7 +110,7 @@ class LandscapeVectorizer(TransformerMixin, BaseEstimator):
     def transform(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """Landscape vectors, shape ``(n_clouds, n_features_out_)`` float64."""
         check_is_fitted(self, "grid_")
-        from .normalize import normalize_plain
+        from .normalize import normalize_local, normalize_plain
         from .rips import rips_persistence
 
         clouds = _check_clouds(X)
@@ -111,8 +120,12 @@ class LandscapeVectorizer(TransformerMixin, BaseEstimator):
         out = np.empty((len(clouds), self.n_features_out_))
         maxdim = max(self.homology_dimensions_)
         for i, cloud in enumerate(clouds):
-            pts = normalize_plain(cloud) if self.normalize == "plain" else cloud
-            diagrams = rips_persistence(pts, maxdim=maxdim, backend=self.backend)
+            if self.normalize == "local":
+                dist = normalize_local(cloud, bool(self.ends_in_relu))
+                diagrams = rips_persistence(distance_matrix=dist, maxdim=maxdim, backend=self.backend)
+            else:
+                pts = normalize_plain(cloud) if self.normalize == "plain" else cloud
+                diagrams = rips_persistence(pts, maxdim=maxdim, backend=self.backend)
             parts = []
             for q in self.homology_dimensions_:
                 lam = Landscape.from_diagram(diagrams[q], grid, k, hom_dim=q, keep_infinite=self.keep_infinite)
