@@ -3,14 +3,23 @@
 
 State of the complex during the construction
 --------------------------------------------
-* 0-cells: coordinates ``X (nV, d)``, vertex sign matrix ``S (nV, N) int8``;
+* 0-cells: coordinates ``X (nV, d)``; per-neuron sign rows ``ST (N, capacity) int8``
+  (row g is written when neuron g cuts) and, for vertices made by a cut, their parents
+  and birth neuron, from which the vertex sign matrix ``(nV, N)`` is assembled at the end;
 * 1-cells: endpoints ``E (nE, 2)``;
-* k-cells, 2 <= k <= d: incidence pairs ``(cell, facet)`` in two int64 arrays.
-All arrays are over-allocated and grown geometrically (:class:`_Grow`), never re-stacked.
+* k-cells, 2 <= k <= d: incidence pairs ``(cell, facet)`` in two int64 arrays;
+* the current layer's pre-activations at all vertices ``Zt (n_l, capacity)``.
+All arrays are over-allocated and grown geometrically, never re-stacked per neuron.
 
 One cut by a neuron (the hyperplane ``H = {z = 0}`` of that neuron)
 ------------------------------------------------------------------
-``z`` is affine on every current cell, so its value at the vertices decides everything.
+Neuron n of layer l is affine on every cell once all neurons of layers < l have cut, so
+(i) its values at the vertices are exact: at the start of a layer they come from the
+previous layer's values at the vertices (ReLU, then the Linear map; the pre-activation
+is continuous, so a vertex on an earlier hyperplane is no exception), and a vertex made
+later in the same layer gets them by linear interpolation along its edge; (ii) on each
+cell ``H`` is a hyperplane section of a convex polytope, and the vertices decide it.
+
 Each vertex gets a status bit set: 1 if ``z > thr``, 2 if ``z < -thr``, 0 if ``|z| <= thr``
 (it is on ``H``), with ``thr = tol * scale`` and ``scale = |W_n| max|h| + |b_n|`` (the
 largest possible size over the box of the terms the pre-activation sums, which is what
@@ -27,12 +36,21 @@ statuses (= the OR over its vertices): 3 means it is split. Working upwards in d
   boundary of ``C0`` is ``{F0 : F split}`` plus the (k-2)-faces of ``C`` lying inside ``H``
   (only in degenerate position, when ``H`` passes through existing vertices).
 
-This is exactly the face lattice of the cut polytopes, so the result is a polyhedral
-complex whose cells are the closures of the sign classes. Sign vectors of vertices are
-tracked exactly: a vertex made on edge ``(a, b)`` takes ``sign(S[a] + S[b])`` for earlier
-neurons (the open edge lies strictly on one side of every earlier hyperplane that does not
-contain it) and 0 for the cutting neuron; a cell's sign is the common nonzero sign of its
-vertices, 0 if all vanish.
+These rules are the face lattice of ``C ∩ {z >= 0}``, ``C ∩ {z <= 0}`` and ``C ∩ H`` for a
+convex polytope ``C`` and a hyperplane through its interior, so by induction over the cuts
+the result is the polyhedral complex whose cells are the closures of the sign classes in
+the box. A split polygon must have exactly two cut points and a split cell no facet in
+``H``; otherwise (rounding near a degenerate position) :class:`DegenerateCutError` is
+raised before anything changes, and the caller rebuilds with a coarser tolerance.
+
+Sign vectors of vertices are exact: a vertex made on edge ``(a, b)`` by neuron g takes
+``sign(S[a] + S[b])`` for earlier neurons (the open edge lies strictly on one side of
+every earlier hyperplane that does not contain it) and 0 for g; a cell's sign is the
+common nonzero sign of its vertices, 0 if all vanish.
+
+The tolerance moves a hyperplane onto vertices closer than ``tol * scale`` (in value);
+two hyperplanes closer than that are merged, and a later neuron's sign on the merged
+sliver is then known only up to that approximation.
 """
 
 from __future__ import annotations
@@ -382,6 +400,7 @@ def build(weights, lo: np.ndarray, hi: np.ndarray, tol: float) -> RawComplex:
         for j in range(st.hidden[layer][0].shape[0]):
             st.cut(j, g, tol)
             g += 1
+        logger.debug("polyhedral: after hidden layer %d, f-vector %s", layer + 1, st.counts)
     return st.result()
 
 
