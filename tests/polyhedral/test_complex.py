@@ -455,3 +455,26 @@ def test_coordinate_hyperplanes_give_the_cubical_grid(d):
     pc = polyhedral_complex(_single_layer(np.eye(d), np.zeros(d)))
     assert pc.f_vector.tolist() == [comb(d, k) * 2**k * 3 ** (d - k) for k in range(d + 1)]
     assert_valid(pc, n_samples=500)
+
+
+@pytest.mark.parametrize("d, widths", [(1, [9, 9, 5]), (2, [15, 15, 10]), (2, [40, 40]), (3, [8, 8]), (3, [14])])
+def test_regions_tile_the_box(d, widths):
+    """The regions' measures add up to the box's (each region is the convex hull of its
+    vertices; lengths/areas/volumes computed independently of the construction)."""
+    pc = polyhedral_complex(random_net([d] + widths, seed=sum(widths)), box=(-1.0, 2.0))
+    indptr, indices = pc.cell_vertices(d)
+    measures = []
+    for r in range(pc.n_regions):
+        pts = pc.vertices[indices[indptr[r] : indptr[r + 1]]]
+        if d == 1:
+            measures.append(pts.max() - pts.min())
+        elif d == 2:
+            c = pts.mean(axis=0)
+            p = pts[np.argsort(np.arctan2(pts[:, 1] - c[1], pts[:, 0] - c[0]))]
+            measures.append(0.5 * abs(np.dot(p[:, 0], np.roll(p[:, 1], -1)) - np.dot(p[:, 1], np.roll(p[:, 0], -1))))
+        else:
+            from scipy.spatial import ConvexHull
+
+            measures.append(ConvexHull(pts).volume)
+    assert min(measures) > 0
+    assert sum(measures) == pytest.approx(3.0**d, rel=1e-9)
