@@ -478,3 +478,25 @@ def test_regions_tile_the_box(d, widths):
             measures.append(ConvexHull(pts).volume)
     assert min(measures) > 0
     assert sum(measures) == pytest.approx(3.0**d, rel=1e-9)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_region_adjacency_is_exact(d):
+    """Regions sharing a facet differ exactly in the neurons containing that facet (one,
+    in general position); boundary facets have one region; the dual graph is connected."""
+    pc = polyhedral_complex(random_net([d, 12, 10, 6], seed=40 + d))
+    pairs, facets = pc.region_adjacency()
+    R = pc.region_signs
+    S = pc.signs(d - 1)[facets]
+    diff = R[pairs[:, 0]] != R[pairs[:, 1]]
+    np.testing.assert_array_equal(diff, S == 0)
+    assert np.all(diff.sum(axis=1) == 1)
+    deg = np.diff(pc.boundary(d).tocsr().indptr)
+    on_box = np.isclose(pc.cell_points(d - 1), pc.lo).any(axis=1) | np.isclose(pc.cell_points(d - 1), pc.hi).any(axis=1)
+    np.testing.assert_array_equal(deg == 1, on_box)
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    n = pc.n_regions
+    A = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    assert connected_components(A, directed=False)[0] == 1

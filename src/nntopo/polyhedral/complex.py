@@ -32,6 +32,7 @@ class PolyhedralComplex:
     Main accessors: :attr:`f_vector`, :meth:`euler_characteristic`, :meth:`boundary`
     (Z/2 CSR ``(f_{k-1}, f_k)``), :meth:`signs`, :attr:`edges`, :meth:`cell_vertices`,
     :attr:`interior_points`, :attr:`activation_patterns`, :meth:`region_of`,
+    :meth:`region_adjacency`,
     :meth:`save`/:meth:`load`, :meth:`check`.
 
     Attributes
@@ -193,6 +194,20 @@ class PolyhedralComplex:
     def interior_points(self) -> np.ndarray:
         """One interior point per region, shape (f_d, d) float64."""
         return self.cell_points(self.dim)
+
+    def region_adjacency(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs of regions sharing a facet (exact adjacency), and that facet.
+
+        Returns ``(pairs (m, 2) int64 with pairs[:, 0] < pairs[:, 1], facets (m,) int64)``:
+        every interior (d-1)-cell has exactly two regions on its sides.
+        """
+        B = self.boundary(self.dim).tocsr()  # rows: (d-1)-cells, columns: regions
+        deg = np.diff(B.indptr)
+        if np.any(deg > 2):
+            raise RuntimeError("a (d-1)-cell has more than two regions: the complex is invalid")
+        inner = np.flatnonzero(deg == 2)
+        cols = B.indices[B.indptr[inner][:, None] + np.arange(2)]
+        return np.sort(cols, axis=1).astype(np.int64), inner.astype(np.int64)
 
     # ------------------------------------------------------------------ queries
     def pre_activations(self, points: np.ndarray) -> np.ndarray:
