@@ -178,8 +178,9 @@ def test_boundary_and_facets_api():
         indptr, indices = pc.facets(k)
         assert indptr.shape == (pc.f_vector[k] + 1,)
         assert indices.max() < pc.f_vector[k - 1]
+    assert pc.boundary(0).shape == (0, pc.f_vector[0])
     with pytest.raises(ValueError, match="k must"):
-        pc.boundary(0)
+        pc.boundary(-1)
     with pytest.raises(ValueError, match="k must"):
         pc.signs(4)
     assert "PolyhedralComplex" in repr(pc)

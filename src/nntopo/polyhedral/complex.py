@@ -97,10 +97,14 @@ class PolyhedralComplex:
     def boundary(self, k: int) -> sp.csr_matrix:
         """Z/2 boundary matrix from k-cells to (k-1)-cells, shape (f_{k-1}, f_k), uint8 CSR.
 
-        Column c lists the facets of k-cell c. ``k`` ranges over 1..d.
+        Column c lists the facets of k-cell c. ``k`` ranges over 0..d; ``boundary(0)`` is
+        the empty map of shape (0, f_0).
         """
-        k = self._check_k(k, lo=1)
+        k = self._check_k(k, lo=0)
         if k not in self._boundary:
+            if k == 0:
+                self._boundary[0] = sp.csr_matrix((0, self._raw.counts[0]), dtype=np.uint8)
+                return self._boundary[0]
             if k == 1:
                 E = self._raw.edges
                 rows = E.ravel()
