@@ -1,0 +1,478 @@
+"""Vietoris-Rips persistence of point clouds and distance matrices (seed 000, II.A).
+
+One entry point, :func:`rips_persistence`, with two backends (gudhi's
+``RipsPersistence``, giotto-ph's ``ripser_parallel``) and an exact fast path, the
+*certified threshold*, described below.
+
+Conventions
+-----------
+* Coefficients in Z/2 (the paper's binary coefficients) for every backend.
+* A diagram is a float64 array of shape (m, 2) of (birth, death) in the units of the
+  distances (the Rips parameter r is an edge length: r = max pairwise distance in a
+  simplex, not a ball radius). Infinite deaths are ``np.inf``. Rows are sorted by
+  (birth, death).
+* **Zero-length bars are dropped** (birth == death). Ripser never reports them and
+  they depend on how ties are broken, not on the filtration. This makes dropping
+  duplicate points exact: a duplicate only adds zero-length H0 bars.
+* The input point cloud is turned into a distance matrix once, with
+  ``scipy.spatial.distance.pdist`` (what gudhi does itself), and every backend reads
+  those same float64 numbers. gudhi computes in float64 and returns entries of that
+  matrix exactly; giotto-ph works in float32 internally, so its diagrams agree with
+  gudhi's to float32 rounding (~1e-7 relative), and exactly when the distances are
+  float32 numbers to begin with.
+
+The certified threshold (exact)
+-------------------------------
+Let VR_r be the Rips complex at scale r, and K the filtration truncated at tau (all
+simplices of diameter <= tau; ripser and gudhi include diameter == tau). The
+persistence module of K is that of the full filtration restricted to [0, tau] and
+constant afterwards, so by the interval decomposition the diagram of K is the full
+diagram restricted to [0, tau]: a bar [b, d) with d <= tau is unchanged, a bar with
+b <= tau < d becomes [b, inf), and **a bar born after tau is missing**.
+
+The rule "accept if there is exactly one infinite H0 bar and no infinite bar in
+degree >= 1, else double tau" is therefore *not* exact by itself: an arc of points
+with a gap g > tau is a path at tau (one component, no cycle), yet the full diagram
+has an H1 bar born at g (tests/landscapes/test_rips.py builds this counterexample).
+What is missing is a bound on the births. For H1 we certify one:
+
+  Lemma. Call an edge uv of length L *witnessed* if some w has d(u, w) < L and
+  d(v, w) < L (strictly). If every edge of length L is witnessed, or is unwitnessed
+  but joins two different components of the graph of edges shorter than L (and the
+  unwitnessed edges of length L form a forest on those components), then
+  H1(VR_{<L}) -> H1(VR_L) is onto, so no H1 bar is born at L.
+  Proof. Take a 1-cycle z of VR_L. Replace each witnessed length-L edge uv by the
+  path u-w-v: they differ by the boundary of the triangle uvw, which has diameter L,
+  so z is homologous in VR_L to a cycle whose length-L edges are all unwitnessed.
+  Contract the components of the graph of shorter edges: the unwitnessed edges of z
+  form a Z/2 1-cycle in a forest, hence cancel. What is left lies in VR_{<L}.
+
+The unwitnessed edges form the relative neighbourhood graph (RNG), which contains
+the minimum spanning tree and, by the same replacement argument, has the same
+connected components at every scale as the full graph. Running Kruskal over the RNG
+edges in length order, an edge that closes a cycle is the only place an H1 bar can be
+born. Edges of length >= the cone radius r_c = min_i max_j d(i, j) are ignored: from
+r_c on, VR_r is a cone and has no homology, so no bar is born or alive there. Hence,
+with ``t_birth`` = the longest cycle-closing RNG edge shorter than r_c, every H0 and
+H1 bar is born at or before ``t_birth``, and for tau >= t_birth:
+
+  truncated diagram has exactly one infinite H0 bar and no infinite H1 bar
+  ==> every bar has death <= tau, so the truncated diagram is the full diagram.
+
+Otherwise tau is doubled; once tau >= r_c the truncated filtration is the whole
+filtration up to a cone, which is exact unconditionally (gudhi uses the same cone
+cut internally). For maxdim >= 2 no such birth bound is proven here, so the fast
+path is only taken for maxdim <= 1; higher degrees use the full filtration.
+
+Cost: the RNG test is O(n^2) pairs, each settled by a handful of lookups among the
+k nearest neighbours of an endpoint (a full O(n) scan only for RNG edges), compiled
+with numba. Measurements that chose the defaults are in ``_AUTO_NOTES`` below.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numba
+import numpy as np
+
+from ._validation import check_distance_matrix, check_int, check_points
+from .normalize import normalize_local, normalize_plain, pairwise_distances
+
+__all__ = ["BACKENDS", "certified_threshold", "layer_diagrams", "rips_persistence"]
+
+logger = logging.getLogger("nntopo")
+
+BACKENDS = ("auto", "gudhi", "giotto")
+_COEFF = 2
+_KNN = 16
+# First threshold of the fast path, as a multiple of the birth bound (see _AUTO_NOTES).
+_FIRST_TAU = 2.0
+
+# Measurements behind "auto" (2-core VM, shared with other jobs; min of repeats):
+# filled in from benchmarks/bench_rips.py, see _AUTO_NOTES for the numbers.
+_AUTO_NOTES = ""
+
+
+# --------------------------------------------------------------------------- kernels
+@numba.njit(cache=True, nogil=True)
+def _knn_rows(D: np.ndarray, k: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Indices of the k nearest other points of each row, nearest first."""
+    n = D.shape[0]
+    k = min(k, n - 1)
+    out = np.empty((n, k), dtype=np.int64)
+    for u in numba.prange(n):
+        best_d = np.full(k, np.inf)
+        best_i = np.full(k, -1, dtype=np.int64)
+        for w in range(n):
+            if w == u:
+                continue
+            d = D[u, w]
+            if d < best_d[k - 1]:
+                j = k - 1
+                while j > 0 and best_d[j - 1] > d:
+                    best_d[j] = best_d[j - 1]
+                    best_i[j] = best_i[j - 1]
+                    j -= 1
+                best_d[j] = d
+                best_i[j] = w
+        out[u] = best_i
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _unwitnessed_row(D, knn, u, r_cone, flags):  # pragma: no cover - compiled
+    n = D.shape[0]
+    k = knn.shape[1]
+    for v in range(u + 1, n):
+        L = D[u, v]
+        if L >= r_cone:
+            continue
+        found = False
+        # A near neighbour of u on v's side is nearly always a witness; rows of u's
+        # neighbours are read in v order, so this stays in cache.
+        for a in range(k):
+            w = knn[u, a]
+            if D[u, w] >= L:
+                break
+            if D[w, v] < L:
+                found = True
+                break
+        if not found:
+            for a in range(k):
+                w = knn[v, a]
+                if D[v, w] >= L:
+                    break
+                if D[u, w] < L:
+                    found = True
+                    break
+        if not found:
+            for w in range(n):
+                if D[u, w] < L and D[v, w] < L:
+                    found = True
+                    break
+        if not found:
+            flags[v] = 1
+
+
+@numba.njit(cache=True, parallel=True)
+def _rng_flags(D: np.ndarray, knn: np.ndarray, r_cone: float) -> np.ndarray:  # pragma: no cover
+    """flags[u, v] = 1 for u < v with d(u, v) < r_cone and no strict witness."""
+    n = D.shape[0]
+    flags = np.zeros((n, n), dtype=np.uint8)
+    half = (n + 1) // 2
+    # Row u has n - u - 1 pairs: pairing u with n - 1 - u balances the threads.
+    for i in numba.prange(half):
+        _unwitnessed_row(D, knn, i, r_cone, flags[i])
+        j = n - 1 - i
+        if j != i:
+            _unwitnessed_row(D, knn, j, r_cone, flags[j])
+    return flags
+
+
+@numba.njit(cache=True)
+def _kruskal_births(us, vs, ls, n):  # pragma: no cover - compiled
+    """Kruskal over edges sorted by length: (longest tree edge, longest cycle-closing edge)."""
+    parent = np.arange(n)
+    longest_tree = 0.0
+    longest_cycle = -1.0
+    for e in range(us.shape[0]):
+        a = us[e]
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        b = vs[e]
+        while parent[b] != b:
+            parent[b] = parent[parent[b]]
+            b = parent[b]
+        if a == b:
+            longest_cycle = ls[e]
+        else:
+            parent[a] = b
+            longest_tree = ls[e]
+    return longest_tree, longest_cycle
+
+
+def cone_radius(D: np.ndarray) -> float:
+    """min_i max_j D[i, j]: from this scale on, the Rips complex is a cone (contractible)."""
+    return float(D.max(axis=1).min())
+
+
+def certified_threshold(distance_matrix: np.ndarray) -> tuple[float, float, float]:
+    """Birth bound for H0 and H1 of the Rips filtration of ``distance_matrix``.
+
+    Returns ``(t_birth, t_connect, r_cone)``: every H0/H1 bar of positive length is
+    born at a scale <= ``t_birth`` (lemma in the module docstring), the complex is
+    connected from ``t_connect`` on (longest minimum-spanning-tree edge, the last H0
+    death) and a cone from ``r_cone`` on. Units: those of the matrix. Input (n, n).
+    """
+    D = check_distance_matrix(distance_matrix, "distance_matrix")
+    return _certified_threshold(D)
+
+
+def _certified_threshold(D: np.ndarray) -> tuple[float, float, float]:
+    n = D.shape[0]
+    r_cone = cone_radius(D)
+    if n <= 2:
+        return 0.0, r_cone, r_cone
+    knn = _knn_rows(D, _KNN)
+    flags = _rng_flags(D, knn, r_cone)
+    us, vs = np.nonzero(flags)
+    del flags
+    ls = D[us, vs]
+    order = np.argsort(ls, kind="stable")
+    longest_tree, longest_cycle = _kruskal_births(us[order], vs[order], ls[order], n)
+    # H1 births happen only at cycle-closing RNG edges; H0 bars are all born at 0.
+    return max(float(longest_cycle), 0.0), float(longest_tree), r_cone
+
+
+# -------------------------------------------------------------------------- backends
+def _finish(dgms: Sequence[np.ndarray], maxdim: int) -> list[np.ndarray]:
+    out = []
+    for q in range(maxdim + 1):
+        a = np.asarray(dgms[q], dtype=np.float64).reshape(-1, 2) if q < len(dgms) else np.empty((0, 2))
+        a = a[a[:, 1] > a[:, 0]]
+        order = np.lexsort((a[:, 1], a[:, 0]))
+        out.append(np.ascontiguousarray(a[order]))
+    return out
+
+
+def _run_gudhi(D: np.ndarray, maxdim: int, threshold: float, collapse: bool) -> list[np.ndarray]:
+    from gudhi.sklearn.rips_persistence import RipsPersistence
+
+    rp = RipsPersistence(
+        homology_dimensions=list(range(maxdim + 1)),
+        threshold=threshold,
+        input_type="full distance matrix",
+        num_collapses=1 if collapse else 0,
+        homology_coeff_field=_COEFF,
+    )
+    return _finish(rp.fit_transform([D])[0], maxdim)
+
+
+def _run_giotto(D: np.ndarray, maxdim: int, threshold: float, collapse: bool, n_threads: int) -> list[np.ndarray]:
+    from gph import ripser_parallel
+
+    res = ripser_parallel(
+        D,
+        maxdim=maxdim,
+        thresh=threshold,
+        coeff=_COEFF,
+        metric="precomputed",
+        collapse_edges=collapse,
+        n_threads=n_threads,
+    )
+    return _finish(res["dgms"], maxdim)
+
+
+def _run(D, maxdim, threshold, backend, collapse, n_threads):
+    if backend == "gudhi":
+        return _run_gudhi(D, maxdim, threshold, collapse)
+    return _run_giotto(D, maxdim, threshold, collapse, n_threads)
+
+
+def _resolve_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "auto":
+        # See _AUTO_NOTES: gudhi (float64, ripser fork) was never slower than giotto-ph
+        # on one thread on our workloads, and returns exact float64 entries.
+        return "gudhi"
+    return backend
+
+
+def _dedup_points(X: np.ndarray) -> np.ndarray:
+    U = np.unique(X, axis=0)
+    if len(U) < len(X):
+        logger.debug("rips: %d duplicate point(s) dropped (only zero-length H0 bars)", len(X) - len(U))
+    return U
+
+
+def _dedup_matrix(D: np.ndarray) -> np.ndarray:
+    # Two points with identical rows (hence D[i, j] == 0) span the same Rips
+    # neighbourhoods at every scale; one of them only adds a zero-length H0 bar.
+    iu, ju = np.nonzero(np.triu(D == 0.0, 1))
+    if iu.size == 0:
+        return D
+    cand = np.unique(np.concatenate([iu, ju]))
+    drop = set()
+    rows = {}
+    for i in cand:
+        key = D[i].tobytes()
+        if key in rows:
+            drop.add(int(i))
+        else:
+            rows[key] = i
+    if not drop:
+        return D
+    keep = np.setdiff1d(np.arange(D.shape[0]), np.fromiter(drop, dtype=np.int64))
+    logger.debug("rips: %d duplicate row(s) dropped from the distance matrix", len(drop))
+    return np.ascontiguousarray(D[np.ix_(keep, keep)])
+
+
+# ------------------------------------------------------------------------ public API
+def rips_persistence(
+    X: np.ndarray | None = None,
+    *,
+    distance_matrix: np.ndarray | None = None,
+    maxdim: int = 1,
+    backend: str = "auto",
+    threshold: float | None = None,
+    fast_path: bool = True,
+    deduplicate: bool = True,
+    collapse: bool = False,
+    n_threads: int = 1,
+    tau0: float | None = None,
+    return_info: bool = False,
+) -> list[np.ndarray] | tuple[list[np.ndarray], dict[str, Any]]:
+    """Vietoris-Rips persistence diagrams in degrees 0..maxdim (Z/2 coefficients).
+
+    Parameters
+    ----------
+    X : array (n, d), optional
+        Point cloud, Euclidean distances. Give exactly one of ``X`` and
+        ``distance_matrix``.
+    distance_matrix : array (n, n), optional
+        Symmetric, zero diagonal, entries >= 0 (e.g. from :func:`normalize_local`).
+    maxdim : int
+        Highest homology degree.
+    backend : {"auto", "gudhi", "giotto"}
+        "auto" is gudhi (see ``_resolve_backend`` for the measurements).
+    threshold : float, optional
+        Truncate the filtration at this edge length (bars alive there are infinite).
+        This changes the answer; it disables the fast path.
+    fast_path : bool
+        Use the certified threshold (exact, module docstring) when maxdim <= 1.
+    deduplicate : bool
+        Drop repeated points first (exact: only zero-length bars, never reported).
+    collapse : bool
+        Edge collapse before persistence (gudhi ``num_collapses=1``, giotto-ph
+        ``collapse_edges``). Exact; off by default because it did not pay here.
+    n_threads : int
+        Threads for giotto-ph (gudhi's ripser is single-threaded).
+    tau0 : float, optional
+        First threshold tried by the fast path; default twice the certified birth bound.
+    return_info : bool
+        Also return a dict with the thresholds tried, timings and sizes.
+
+    Returns
+    -------
+    list of float64 arrays of shape (m_q, 2), q = 0..maxdim
+        (birth, death) in distance units, ``np.inf`` for infinite bars, no
+        zero-length bars, rows sorted by (birth, death).
+    """
+    t_start = time.perf_counter()
+    maxdim = check_int(maxdim, "maxdim", minimum=0)
+    n_threads = check_int(n_threads, "n_threads", minimum=1)
+    backend = _resolve_backend(backend)
+    if threshold is not None:
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating, np.integer)):
+            raise TypeError(f"threshold must be a number or None, got {threshold!r}")
+        threshold = float(threshold)
+        if math.isnan(threshold) or threshold < 0:
+            raise ValueError(f"threshold must be >= 0 (or None for no truncation), got {threshold}")
+    if tau0 is not None and not (isinstance(tau0, (int, float, np.floating)) and tau0 > 0 and math.isfinite(tau0)):
+        raise ValueError(f"tau0 must be a positive finite number or None, got {tau0!r}")
+    if (X is None) == (distance_matrix is None):
+        raise ValueError("give exactly one of X (a point cloud) and distance_matrix")
+
+    if X is not None:
+        P = check_points(X, "X")
+        n_in = P.shape[0]
+        if deduplicate:
+            P = _dedup_points(P)
+        D = pairwise_distances(P)
+    else:
+        D = check_distance_matrix(distance_matrix, "distance_matrix")
+        n_in = D.shape[0]
+        if deduplicate:
+            D = _dedup_matrix(D)
+    info: dict[str, Any] = {"backend": backend, "n_points": n_in, "n_unique": D.shape[0], "taus": []}
+
+    full = math.inf if threshold is None else threshold
+    if not fast_path or threshold is not None or maxdim > 1 or D.shape[0] <= 3:
+        dgms = _run(D, maxdim, full, backend, collapse, n_threads)
+        info["path"] = "direct"
+    else:
+        t0 = time.perf_counter()
+        t_birth, t_connect, r_cone = _certified_threshold(D)
+        info.update(t_birth=t_birth, t_connect=t_connect, r_cone=r_cone, t_certificate=time.perf_counter() - t0)
+        tau = float(tau0) if tau0 is not None else _FIRST_TAU * t_birth
+        # Below t_connect H0 has several infinite bars and below t_birth the check
+        # proves nothing, so never start lower; 0 only for a single point.
+        tau = max(tau, t_birth, t_connect)
+        if tau <= 0.0:
+            tau = r_cone
+        while True:
+            if tau >= r_cone:
+                # Exact without any check: the rest of the filtration is a cone.
+                info["taus"].append(math.inf)
+                dgms = _run(D, maxdim, math.inf, backend, collapse, n_threads)
+                info["path"] = "full"
+                break
+            info["taus"].append(tau)
+            dgms = _run(D, maxdim, tau, backend, collapse, n_threads)
+            n_inf0 = int(np.count_nonzero(np.isinf(dgms[0][:, 1])))
+            n_inf_hi = sum(int(np.count_nonzero(np.isinf(d[:, 1]))) for d in dgms[1:])
+            if n_inf0 == 1 and n_inf_hi == 0:
+                info["path"] = "certified"
+                break
+            logger.debug("rips: tau=%g left %d+%d infinite bars; doubling", tau, n_inf0, n_inf_hi)
+            tau *= 2.0
+    info["t_total"] = time.perf_counter() - t_start
+    logger.debug("rips_persistence: %s", info)
+    return (dgms, info) if return_info else dgms
+
+
+def layer_diagrams(
+    activations: Mapping[str, np.ndarray],
+    *,
+    homology: str = "plain",
+    maxdim: int = 1,
+    relu_layers: Sequence[str] | None = None,
+    backend: str = "auto",
+    **kwargs: Any,
+) -> dict[str, list[np.ndarray]]:
+    """Normalize each layer's activations and compute its Rips diagrams.
+
+    Parameters
+    ----------
+    activations : mapping name -> array (n, d_layer)
+        One point cloud per layer (e.g. ``nntopo.nets.capture``), in network order.
+    homology : {"plain", "local"}
+        "plain": :func:`normalize_plain` then Rips of the points. "local":
+        :func:`normalize_local` then Rips of the modified distance matrix.
+    relu_layers : names of the layers that end in ReLU (local homology only). Default:
+        every layer except the first (the input) and the last (the logits), the
+        layout of an MLP whose hidden layers end in ReLU.
+    kwargs : passed to :func:`rips_persistence`.
+
+    Returns
+    -------
+    dict name -> list of (m_q, 2) float64 diagrams, q = 0..maxdim, in input order.
+    """
+    if not isinstance(activations, Mapping):
+        raise TypeError(f"activations must be a mapping name -> array, got {type(activations).__name__}")
+    if homology not in ("plain", "local"):
+        raise ValueError(f"homology must be 'plain' or 'local', got {homology!r}")
+    names = list(activations)
+    if relu_layers is None:
+        relu = set(names[1:-1])
+    else:
+        relu = set(relu_layers)
+        unknown = relu.difference(names)
+        if unknown:
+            raise ValueError(f"relu_layers names unknown layers: {sorted(unknown)}")
+    out: dict[str, list[np.ndarray]] = {}
+    for name in names:
+        A = check_points(activations[name], f"activations[{name!r}]")
+        if homology == "plain":
+            out[name] = rips_persistence(normalize_plain(A), maxdim=maxdim, backend=backend, **kwargs)
+        else:
+            D = normalize_local(A, ends_in_relu=name in relu)
+            out[name] = rips_persistence(distance_matrix=D, maxdim=maxdim, backend=backend, **kwargs)
+    return out
