@@ -10,8 +10,7 @@ from sklearn.preprocessing import StandardScaler
 
 from nntopo.landscapes import Grid, LandscapeVectorizer, Landscape
 
-normalize = pytest.importorskip("nntopo.landscapes.normalize")  # TODO: drop once merged
-rips = pytest.importorskip("nntopo.landscapes.rips")
+from nntopo.landscapes import normalize, rips
 
 
 def circle(rng, n=40, noise=0.02, radius=1.0):

@@ -21,6 +21,13 @@ from .landscape import (
     exact_landscape,
     landscape,
 )
+from .normalize import (
+    max_pairwise_distance,
+    normalize_local,
+    normalize_plain,
+    pairwise_distances,
+)
+from .rips import BACKENDS, certified_threshold, layer_diagrams, rips_persistence
 from .stats import (
     PermutationTestResult,
     activation_landscape_curves,
@@ -31,6 +38,7 @@ from .stats import (
 from .transformer import LandscapeVectorizer
 
 __all__ = [
+    "BACKENDS",
     "ActivationLandscape",
     "ExactLandscape",
     "Grid",
@@ -39,6 +47,7 @@ __all__ = [
     "PermutationTestResult",
     "activation_landscape_curves",
     "as_grid",
+    "certified_threshold",
     "check_diagram",
     "distance",
     "exact_landscape",
@@ -47,25 +56,16 @@ __all__ = [
     "landscape",
     "landscape_sum",
     "landscape_vectors",
+    "layer_diagrams",
+    "max_pairwise_distance",
     "mean_landscape",
     "norm",
+    "normalize_local",
+    "normalize_plain",
     "norms_per_layer",
+    "pairwise_distances",
     "permutation_test",
     "permutation_test_gram",
+    "rips_persistence",
     "stack_to_xarray",
 ]
-
-# normalize.py and rips.py are written in parallel by another engineer; until both
-# exist the package still imports. TODO: make these imports unconditional.
-try:
-    from .normalize import normalize_local, normalize_plain  # noqa: F401
-
-    __all__ += ["normalize_local", "normalize_plain"]
-except ImportError:  # pragma: no cover - transitional
-    pass
-try:
-    from .rips import rips_persistence  # noqa: F401
-
-    __all__ += ["rips_persistence"]
-except ImportError:  # pragma: no cover - transitional
-    pass
