@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import check_points
 from .landscape import Grid, Landscape, _check_levels
 
 logger = logging.getLogger("nntopo")
@@ -157,15 +158,4 @@ def _check_clouds(X: object) -> list[np.ndarray]:
         raise ValueError("X must be a list of point clouds, each of shape (n_points, n_dims)")
     if len(X) == 0:
         raise ValueError("X must contain at least one point cloud")
-    clouds = []
-    for i, c in enumerate(X):
-        try:
-            a = np.asarray(c, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"X[{i}] must be a numeric array of shape (n_points, n_dims)") from None
-        if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
-            raise ValueError(f"X[{i}] must have shape (n_points, n_dims) with n_points, n_dims >= 1, got {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"X[{i}] contains NaN or inf")
-        clouds.append(a)
-    return clouds
+    return [check_points(c, f"X[{i}]") for i, c in enumerate(X)]
