@@ -9,6 +9,7 @@ from scipy import stats as sstats
 from nntopo.landscapes import (
     ActivationLandscape,
     Grid,
+    exact_landscape,
     activation_landscape_curves,
     gram_matrix,
     landscape,
@@ -195,3 +196,34 @@ def test_pca_curves_need_equal_layer_counts():
     lam = landscape([[0, 1]], GRID, 2)
     with pytest.raises(TypeError):
         activation_landscape_curves([lam])
+
+
+def test_permutation_test_on_exact_landscapes_matches_fine_grid():
+    rng = np.random.default_rng(10)
+    da = [np.sort(rng.uniform(0, 1, (8, 2)), axis=1) for _ in range(5)]
+    db = [np.sort(rng.uniform(0, 1, (8, 2)), axis=1) + [0, 0.2] for _ in range(5)]
+    ea = [ActivationLandscape([exact_landscape(d)]) for d in da]
+    eb = [ActivationLandscape([exact_landscape(d)]) for d in db]
+    fine = Grid(0, 1.5, 1e-4)
+    ga = [x.to_grid(fine) for x in ea]
+    gb = [x.to_grid(fine) for x in eb]
+    r_exact = permutation_test(ea, eb, n_permutations=500, rng=0)
+    r_grid = permutation_test(ga, gb, n_permutations=500, rng=0)
+    assert r_exact.statistic == pytest.approx(r_grid.statistic, rel=1e-6)
+    assert r_exact.pvalue == r_grid.pvalue
+
+
+@pytest.mark.slow
+def test_exchangeable_groups_uniform_p_many_runs():
+    rng = np.random.default_rng(11)
+    pool = [rand_act(rng, n_layers=2, m=6) for _ in range(200)]
+    g_pool = gram_matrix(pool)
+    pvals = []
+    for run in range(2000):
+        n_a, n_b = rng.integers(3, 9, size=2)
+        idx = rng.choice(len(pool), size=n_a + n_b, replace=False)
+        pvals.append(permutation_test_gram(g_pool[np.ix_(idx, idx)], int(n_a), n_permutations=499, rng=run).pvalue)
+    pvals = np.array(pvals)
+    assert sstats.kstest(pvals, "uniform").pvalue > 1e-3
+    for alpha in (0.01, 0.05, 0.1):
+        assert abs(np.mean(pvals <= alpha) - alpha) < 3 * np.sqrt(alpha * (1 - alpha) / 2000) + 0.005

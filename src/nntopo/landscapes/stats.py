@@ -15,13 +15,16 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numba
 import numpy as np
 
 from .algebra import ActivationLandscape, AnyLandscape, gram_matrix, landscape_vectors
 from .landscape import ExactLandscape, _check_levels
+
+if TYPE_CHECKING:
+    from sklearn.decomposition import PCA
 
 logger = logging.getLogger("nntopo")
 
@@ -200,7 +203,7 @@ def activation_landscape_curves(
     weighted: bool = True,
     n_levels: int | None = None,
     random_state: int | None = None,
-):
+) -> tuple[np.ndarray, "PCA"]:
     """PCA of landscape vectors to low-dimensional "activation landscape curves" (Fig. 3).
 
     Each element of ``curves`` (e.g. one network, or the mean over networks at one
