@@ -13,7 +13,7 @@ integrate exactly.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence, Union
+from typing import Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -99,6 +99,34 @@ class ActivationLandscape:
                 for d in diagrams
             ],
             layer_names,
+        )
+
+    @classmethod
+    def from_layer_diagrams(
+        cls,
+        layer_diagrams: Mapping[object, Sequence[object]],
+        hom_dim: int,
+        grid: GridLike,
+        n_levels: int = 5,
+        *,
+        keep_infinite: bool = False,
+    ) -> "ActivationLandscape":
+        """From ``{layer name: [diagram of degree 0, 1, ...]}`` (the output of
+        :func:`~nntopo.landscapes.layer_diagrams`), taking degree ``hom_dim`` of each
+        layer; the names become ``layer_names``."""
+        if isinstance(hom_dim, bool) or not isinstance(hom_dim, (int, np.integer)) or hom_dim < 0:
+            raise ValueError(f"hom_dim must be an int >= 0, got {hom_dim!r}")
+        names = list(layer_diagrams)
+        dgms = []
+        for name in names:
+            per_degree = layer_diagrams[name]
+            if len(per_degree) <= hom_dim:
+                raise ValueError(
+                    f"layer_diagrams[{name!r}] has degrees 0..{len(per_degree) - 1}, no degree {hom_dim}"
+                )
+            dgms.append(per_degree[hom_dim])
+        return cls.from_diagrams(
+            dgms, grid, n_levels, hom_dim=int(hom_dim), keep_infinite=keep_infinite, layer_names=names
         )
 
     # -- shape -------------------------------------------------------------------
