@@ -1,0 +1,167 @@
+"""Plain and local-homology normalization (seed 000, II.D) and the shared input checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.spatial.distance import pdist
+
+from nntopo.landscapes._validation import check_distance_matrix, check_finite_array, check_points
+from nntopo.landscapes.normalize import max_pairwise_distance, normalize_local, normalize_plain
+
+
+# ------------------------------------------------------------------------------ plain
+def test_plain_centers_and_scales_to_diameter_one():
+    rng = np.random.default_rng(0)
+    X = rng.normal(5.0, 3.0, size=(300, 7)).astype(np.float32)
+    Y = normalize_plain(X)
+    assert Y.dtype == np.float64 and Y.shape == X.shape
+    np.testing.assert_allclose(Y.mean(axis=0), 0.0, atol=1e-12)
+    assert abs(pdist(Y).max() - 1.0) < 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    arrays(np.float64, st.tuples(st.integers(2, 30), st.integers(1, 4)), elements=st.floats(-1e3, 1e3)),
+    st.floats(1e-3, 1e3),
+    st.floats(-100, 100),
+)
+def test_plain_is_invariant_under_translation_and_scaling(X, scale, shift):
+    Y = normalize_plain(X)
+    assert np.all(np.isfinite(Y))
+    if pdist(X).max() < 1e-6:  # (numerically) one point: nothing to compare
+        return
+    np.testing.assert_allclose(normalize_plain(scale * X + shift), Y, atol=1e-8)
+    assert abs(pdist(Y).max() - 1.0) < 1e-12
+
+
+@pytest.mark.parametrize("X", [np.ones((1, 3)), np.full((50, 4), 2.5), np.zeros((3, 1))])
+def test_plain_degenerate_clouds_give_zeros_not_nan(X):
+    Y = normalize_plain(X)
+    assert Y.shape == X.shape and Y.dtype == np.float64
+    assert np.all(Y == 0.0)
+
+
+def test_max_pairwise_distance_matches_pdist_blockwise():
+    X = np.random.default_rng(3).normal(size=(2500, 3))  # several row blocks
+    assert max_pairwise_distance(X) == pdist(X).max()
+    assert max_pairwise_distance(X[:1]) == 0.0
+
+
+# ------------------------------------------------------------------------------ local
+def test_local_rule_on_a_hand_made_example_even_n():
+    # ends_in_relu=True: no centering. Norms 0.5, 1, 3, 4 -> median (1 + 3) / 2 = 2.
+    # Scaled by 1/2: (0.25, 0), (0, 0.5), (1.5, 0) -> (1, 0), (0, -2) -> (0, -1).
+    # Norms >= 2 (points 2 and 3) are identified: D[2, 3] = 0.
+    X = np.array([[0.5, 0.0], [0.0, 1.0], [3.0, 0.0], [0.0, -4.0]])
+    expected = np.array(
+        [
+            [0.0, np.sqrt(0.3125), 0.75, np.sqrt(1.0625)],
+            [np.sqrt(0.3125), 0.0, np.sqrt(1.25), 1.5],
+            [0.75, np.sqrt(1.25), 0.0, 0.0],
+            [np.sqrt(1.0625), 1.5, 0.0, 0.0],
+        ]
+    )
+    D = normalize_local(X, ends_in_relu=True)
+    assert D.dtype == np.float64 and D.shape == (4, 4)
+    np.testing.assert_allclose(D, expected, rtol=0, atol=1e-15)
+
+
+def test_local_rule_on_a_hand_made_example_odd_n_with_the_median_point():
+    # 1-D values 1, -2, 3, 4, -5: median norm 3, scaled 1/3, -2/3, 1, 4/3 -> 1, -5/3 -> -1.
+    # Far set (norm >= 3): points 2, 3, 4 (the median point itself included).
+    X = np.array([[1.0], [-2.0], [3.0], [4.0], [-5.0]])
+    y = np.array([1 / 3, -2 / 3, 1.0, 1.0, -1.0])
+    expected = np.abs(y[:, None] - y[None, :])
+    expected[np.ix_([2, 3, 4], [2, 3, 4])] = 0.0
+    np.testing.assert_allclose(normalize_local(X, ends_in_relu=True), expected, rtol=0, atol=1e-15)
+
+
+def test_local_centers_only_when_the_layer_does_not_end_in_relu():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    shift = np.array([10.0, -3.0, 2.0])
+    np.testing.assert_allclose(
+        normalize_local(X + shift, ends_in_relu=False), normalize_local(X, ends_in_relu=False), atol=1e-12
+    )
+    assert not np.allclose(normalize_local(X + shift, ends_in_relu=True), normalize_local(X, ends_in_relu=True))
+
+
+def test_local_matrix_is_a_valid_distance_matrix_and_half_is_identified():
+    X = np.abs(np.random.default_rng(2).normal(size=(101, 5)))
+    D = normalize_local(X, ends_in_relu=True)
+    assert np.array_equal(D, D.T) and np.all(np.diagonal(D) == 0) and np.all(D >= 0)
+    norms = np.linalg.norm(X, axis=1)
+    far = norms >= np.median(norms)
+    assert far.sum() == 51
+    assert np.all(D[np.ix_(far, far)] == 0)
+    # Everything was moved into the closed unit ball: no distance exceeds 2.
+    assert D.max() <= 2.0 + 1e-12
+    check_distance_matrix(D, "D")
+
+
+@pytest.mark.parametrize(
+    "X",
+    [np.zeros((1, 3)), np.zeros((10, 2)), np.vstack([np.zeros((6, 2)), np.ones((5, 2))]), np.ones((7, 3))],
+)
+def test_local_degenerate_inputs_are_valid(X):
+    D = normalize_local(X, ends_in_relu=True)
+    assert D.shape == (len(X), len(X)) and np.all(np.isfinite(D))
+    check_distance_matrix(D, "D")
+
+
+def test_local_median_zero_identifies_everything():
+    # More than half of a ReLU layer's vectors at the origin: median norm 0, so every
+    # point has norm >= the median and every distance is set to 0.
+    X = np.vstack([np.zeros((6, 2)), np.ones((5, 2))])
+    assert np.all(normalize_local(X, ends_in_relu=True) == 0.0)
+
+
+def test_local_needs_a_bool():
+    with pytest.raises(TypeError, match="ends_in_relu"):
+        normalize_local(np.ones((3, 2)), ends_in_relu="yes")
+
+
+# -------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("fn", [normalize_plain, lambda X: normalize_local(X, True)])
+@pytest.mark.parametrize(
+    "X, exc",
+    [
+        (np.array([[0.0, np.nan], [1.0, 1.0]]), ValueError),
+        (np.array([[0.0, np.inf], [1.0, 1.0]]), ValueError),
+        (np.ones(5), ValueError),
+        (np.ones((2, 2, 2)), ValueError),
+        (np.empty((0, 3)), ValueError),
+        (np.empty((3, 0)), ValueError),
+        (np.array([["a", "b"]]), TypeError),
+        (None, TypeError),
+    ],
+)
+def test_bad_points_name_the_argument(fn, X, exc):
+    with pytest.raises(exc, match="X"):
+        fn(X)
+
+
+def test_check_helpers():
+    assert check_points([[1, 2], [3, 4]], "pts").dtype == np.float64
+    with pytest.raises(ValueError, match="pts"):
+        check_points([[1, 2], [3, np.nan]], "pts")
+    with pytest.raises(ValueError, match="arr"):
+        check_finite_array(np.ones((2, 2)), "arr", ndim=1)
+    D = np.array([[0.0, 1.0], [1.0, 0.0]])
+    assert np.array_equal(check_distance_matrix(D, "D"), D)
+    for bad, msg in [
+        (np.array([[0.0, 1.0], [2.0, 0.0]]), "symmetric"),
+        (np.array([[0.0, -1.0], [-1.0, 0.0]]), "negative"),
+        (np.array([[1.0, 1.0], [1.0, 0.0]]), "diagonal"),
+        (np.ones((2, 3)), "square"),
+        (np.empty((0, 0)), "empty"),
+        (np.array([[0.0, np.nan], [np.nan, 0.0]]), "NaN"),
+    ]:
+        with pytest.raises(ValueError, match=msg):
+            check_distance_matrix(bad, "my_matrix")
+        with pytest.raises(ValueError, match="my_matrix"):
+            check_distance_matrix(bad, "my_matrix")
