@@ -160,16 +160,15 @@ def check_diagram(diagram: object, name: str = "diagram") -> np.ndarray:
 
 def _prepare_bars(diagram: np.ndarray, keep_infinite: bool, t_max: float | None) -> np.ndarray:
     """Drop or cut infinite bars, drop zero-length ones; returns float64 (m', 2)."""
-    inf = np.isinf(diagram[:, 1])
-    if keep_infinite:
-        if inf.any():
-            if t_max is None:
-                raise ValueError("t_max is required to cut infinite bars when keep_infinite=True")
-            diagram = diagram.copy()
-            diagram[inf, 1] = t_max
-    else:
-        diagram = diagram[~inf]
-    return np.ascontiguousarray(diagram[diagram[:, 1] > diagram[:, 0]])
+    births, deaths = diagram[:, 0], diagram[:, 1]
+    inf = np.isinf(deaths)
+    if keep_infinite and inf.any():
+        if t_max is None:
+            raise ValueError("t_max is required to cut infinite bars when keep_infinite=True")
+        deaths = np.where(inf, t_max, deaths)
+        return np.ascontiguousarray(np.column_stack([births, deaths])[deaths > births])
+    # one mask, one copy: infinite bars (dropped) and zero-length bars (no tent)
+    return np.ascontiguousarray(diagram[(deaths > births) & ~inf])
 
 
 # ---------------------------------------------------------------------- grid kernel
@@ -276,7 +275,10 @@ def _grid_values(bars: np.ndarray, grid: Grid, n_levels: int) -> np.ndarray:
     count = np.zeros(grid.n_points, dtype=np.int64)
     births = np.ascontiguousarray(bars[:, 0])
     deaths = np.ascontiguousarray(bars[:, 1])
-    order = np.argsort(births - deaths, kind="stable").astype(np.int64)
+    # Longest bars first, so the k-th values rise early and the block pruning in the
+    # kernel skips most short bars. Any order gives the same values, so the cheaper
+    # unstable sort will do (~4x faster than a stable one here).
+    order = np.argsort(births - deaths).astype(np.int64)
     _grid_kernel(births, deaths, order, t, grid.t_min, grid.spacing, heap, kth, count)
     heap.sort(axis=1)
     return np.ascontiguousarray(heap[:, ::-1].T)
