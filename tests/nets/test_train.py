@@ -24,7 +24,7 @@ def nine_disk_run(tmp_path_factory):
     tr, te = train_test_split(nine_disks(), seed=0)
     net = MLP([2] + [15] * 10 + [2], seed=0)
     thresholds = [0.5, 0.8, 0.9, 0.95, 0.99, 1.0]
-    result = train(net, tr, te, TrainConfig(epochs=120, seed=0, stop_at_accuracy=1.0, num_threads=1),
+    result = train(net, tr, te, TrainConfig(epochs=120, seed=0, stop_at_accuracy=1.0),
                    snapshots=AccuracyThresholds(thresholds), out_dir=out)
     return out, net, result, thresholds, tr
 

@@ -63,7 +63,7 @@ def run_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), progress: b
         train_set,
         test_set,
         TrainConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size, seed=config.seed,
-                    stop_at_accuracy=1.0, num_threads=1),
+                    stop_at_accuracy=1.0),
         snapshots=AccuracyThresholds(config.thresholds),
         out_dir=out,
         progress=progress,

@@ -54,9 +54,11 @@ class TrainConfig:
     seed: int = 0
     #: stop after the first epoch whose training accuracy reaches this value (None: never)
     stop_at_accuracy: float | None = None
-    #: torch intra-op threads while training (None: leave torch's setting). Small MLPs train
-    #: fastest on one thread; two threads on a busy 2-core machine were measured 20x slower.
-    num_threads: int | None = None
+    #: torch intra-op threads while training (None: leave torch's setting). One by default:
+    #: nntopo's networks are small MLPs, whose matrix products are too small to gain from
+    #: threads, and parallelism comes from training many networks at once. Measured on the
+    #: nine-disk MLP on a busy 2-core machine: 18 s on one thread, 285 s on two.
+    num_threads: int | None = 1
 
     def __post_init__(self) -> None:
         if int(self.epochs) != self.epochs or self.epochs < 0:
