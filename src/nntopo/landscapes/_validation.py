@@ -86,12 +86,15 @@ def check_distance_matrix(D: object, name: str = "distance_matrix", *, atol: flo
     if np.any(arr < 0):
         raise ValueError(f"{name} has negative entries (min {arr.min():g}); distances must be >= 0")
     tol = atol + 1e-12 * float(arr.max())
-    asym = float(np.max(np.abs(arr - arr.T)))
-    if asym > tol:
-        raise ValueError(f"{name} must be symmetric; max |D - D.T| = {asym:g}")
     diag = float(np.max(np.abs(np.diagonal(arr))))
     if diag > tol:
         raise ValueError(f"{name} must have a zero diagonal; max |D[i, i]| = {diag:g}")
+    if np.array_equal(arr, arr.T) and diag == 0.0:
+        # The common case (matrices from pdist or normalize_local): no n x n temporaries.
+        return np.ascontiguousarray(arr)
+    asym = float(np.max(np.abs(arr - arr.T)))
+    if asym > tol:
+        raise ValueError(f"{name} must be symmetric; max |D - D.T| = {asym:g}")
     out = np.triu(arr, 1)
     out = out + out.T
     return np.ascontiguousarray(out)

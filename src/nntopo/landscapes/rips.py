@@ -313,6 +313,10 @@ def _run_giotto(D: np.ndarray, maxdim: int, threshold: float, collapse: bool, n_
 
 
 def _run(D, maxdim, threshold, backend, collapse, n_threads):
+    if not math.isinf(threshold) and threshold >= cone_radius(D):
+        # From the cone radius on nothing is born or alive, so this truncation is the
+        # full filtration, and the dense path is the faster one.
+        threshold = math.inf
     if backend == "gudhi":
         return _run_gudhi(D, maxdim, threshold, collapse)
     return _run_giotto(D, maxdim, threshold, collapse, n_threads)
