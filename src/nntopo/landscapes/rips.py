@@ -60,7 +60,8 @@ H1 bar is born at or before ``t_birth``, and for tau >= t_birth:
   ==> every bar has death <= tau, so the truncated diagram is the full diagram.
 
 Otherwise tau grows (the excess over the bound doubles, see ``_AUTO_NOTES`` for
-why not plain doubling from the start); once tau >= r_c the truncated filtration is the whole
+why not plain doubling from the start; after a failure, a next tau above r_c / 2 is
+replaced by the full filtration, whose cost it would approach); once tau >= r_c the truncated filtration is the whole
 filtration up to a cone, which is exact unconditionally (gudhi uses the same cone
 cut internally). For maxdim >= 2 no such birth bound is proven here, so the fast
 path is only taken for maxdim <= 1; higher degrees use the full filtration.
@@ -93,6 +94,9 @@ _COEFF = 2
 _KNN = 16
 # First threshold of the fast path is (1 + _FIRST_STEP) * max(birth bound, MST).
 _FIRST_STEP = 0.05
+# After a failed attempt, a next threshold above this fraction of the cone radius is
+# replaced by the full filtration.
+_GIVE_UP = 0.5
 
 # Measurements behind the defaults (2-core VM shared with other jobs, so timings
 # moved by up to 2x between runs; min of 2 repeats; benchmarks/bench_rips.py and ad-hoc
@@ -505,6 +509,10 @@ def rips_persistence(
             # times base, then plain doubling. See _AUTO_NOTES for why not 2x at once.
             step *= 2.0
             tau = base * (1.0 + step) if tau0 is None else 2.0 * tau
+            if tau > _GIVE_UP * r_cone:
+                # A truncation this wide costs about as much as the whole filtration
+                # (which gudhi cuts at r_cone anyway); one more failure would double it.
+                tau = math.inf
     info["t_total"] = time.perf_counter() - t_start
     logger.debug("rips_persistence: %s", info)
     return (dgms, info) if return_info else dgms
