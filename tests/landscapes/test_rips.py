@@ -205,6 +205,16 @@ def test_local_homology_of_k_rays_is_k_minus_1_circles(k):
     assert rips_persistence(normalize_plain(X), maxdim=1)[1].shape == (0, 2)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_fast_path_on_local_homology_matrices(seed):
+    # Half the points are identified (distance 0): many zero-length edges, ties.
+    rng = np.random.default_rng(seed)
+    X = np.abs(rng.normal(size=(150, 3))) * rng.uniform(0.2, 2.0, size=(150, 1))
+    for relu in (True, False):
+        D = normalize_local(X, ends_in_relu=relu)
+        _same(rips_persistence(distance_matrix=D), rips_persistence(distance_matrix=D, fast_path=False))
+
+
 def test_layer_diagrams_plain_and_local():
     rng = np.random.default_rng(7)
     acts = {

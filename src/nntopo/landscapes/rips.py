@@ -167,6 +167,11 @@ def _unwitnessed_row(D, knn, u, r_cone, flags):  # pragma: no cover - compiled
         L = D[u, v]
         if L >= r_cone:
             continue
+        if L == 0.0:
+            # Nothing is strictly closer than 0: unwitnessed, no scan needed. (The far
+            # half of a local-homology matrix is all zeros: n^2 / 8 such pairs.)
+            flags[v] = 1
+            continue
         found = False
         # A near neighbour of u on v's side is nearly always a witness; rows of u's
         # neighbours are read in v order, so this stays in cache.
