@@ -126,19 +126,25 @@ def _status_vertices_edges(z, nV, thr, srow, E, nE):  # pragma: no cover - compi
     if npos == 0 or nneg == 0:
         return st_v, np.empty(0, np.uint8), npos, nneg, nzero, np.empty(0, np.int64)
     st_e = np.empty(nE, np.uint8)
+    for e in range(nE):
+        st_e[e] = st_v[E[e, 0]] | st_v[E[e, 1]]
+    return st_v, st_e, npos, nneg, nzero, _split_cells(st_e)
+
+
+@numba.njit(cache=True)
+def _split_cells(st):  # pragma: no cover - compiled
+    """Indices of the cells whose status has both sides (bits 1 and 2: value 3)."""
     ns = 0
-    for e in range(nE):
-        s = st_v[E[e, 0]] | st_v[E[e, 1]]
-        st_e[e] = s
-        if s == 3:
+    for c in range(st.shape[0]):
+        if st[c] == 3:
             ns += 1
-    se = np.empty(ns, np.int64)
+    out = np.empty(ns, np.int64)
     i = 0
-    for e in range(nE):
-        if st_e[e] == 3:
-            se[i] = e
+    for c in range(st.shape[0]):
+        if st[c] == 3:
+            out[i] = c
             i += 1
-    return st_v, st_e, npos, nneg, nzero, se
+    return out
 
 
 @numba.njit(cache=True)
@@ -147,17 +153,7 @@ def _or_status(inc_c, inc_f, m, st_f, n_c):  # pragma: no cover - compiled
     st = np.zeros(n_c, np.uint8)
     for p in range(m):
         st[inc_c[p]] |= st_f[inc_f[p]]
-    ns = 0
-    for c in range(n_c):
-        if st[c] == 3:
-            ns += 1
-    sc = np.empty(ns, np.int64)
-    i = 0
-    for c in range(n_c):
-        if st[c] == 3:
-            sc[i] = c
-            i += 1
-    return st, sc
+    return st, _split_cells(st)
 
 
 @numba.njit(cache=True)
