@@ -73,7 +73,7 @@ def main() -> int:
     times, gram_times = [], []
     for r in range(args.repeat):
         t0 = time.perf_counter()
-        g = gram_matrix(a + b)
+        gram_matrix(a + b)
         gram_times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         res = permutation_test(a, b, n_permutations=n_perm, rng=r)

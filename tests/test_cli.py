@@ -1,4 +1,3 @@
-import json
 
 import typer
 from typer.testing import CliRunner

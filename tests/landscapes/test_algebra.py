@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 from nntopo.landscapes import (
     ActivationLandscape,
     Grid,
-    Landscape,
     distance,
     exact_landscape,
     gram_matrix,

@@ -89,7 +89,7 @@ class Exploding(nn.Module):
         self.relu = nn.ReLU()
 
     def forward(self, x):
-        h = self.relu(self.lin(x))
+        self.relu(self.lin(x))
         raise RuntimeError("boom")
 
 

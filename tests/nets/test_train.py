@@ -51,8 +51,8 @@ def test_threshold_snapshots_on_nine_disks(nine_disk_run):
 def test_unreached_thresholds_are_recorded_not_invented(tmp_path):
     tr, te = train_test_split(circles(200, seed=0), seed=0)
     net = MLP([2, 4, 2], seed=0)
-    result = train(net, tr, te, TrainConfig(epochs=2, lr=1e-4, seed=0),
-                   snapshots=[AccuracyThresholds([0.0, 0.999]), AtEpochs([1, 50])], out_dir=tmp_path)
+    train(net, tr, te, TrainConfig(epochs=2, lr=1e-4, seed=0),
+          snapshots=[AccuracyThresholds([0.0, 0.999]), AtEpochs([1, 50])], out_dir=tmp_path)
     rows = load_manifest(tmp_path)
     reached = {(r["policy"], r["threshold"], r.get("requested_epoch")): r for r in rows}
     assert reached[("accuracy_threshold", 0.0, None)]["epoch"] == 0
