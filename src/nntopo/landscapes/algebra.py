@@ -26,6 +26,7 @@ from .landscape import (
     _check_levels,
     _check_p,
     _merge_meta,
+    VectorOps,
     as_grid,
 )
 
@@ -44,7 +45,7 @@ __all__ = [
 AnyLandscape = Union[Landscape, ExactLandscape, "ActivationLandscape"]
 
 
-class ActivationLandscape:
+class ActivationLandscape(VectorOps):
     """One landscape per layer of a network: an element of the product Hilbert space.
 
     All layers are grid :class:`Landscape` objects on the same grid, or all are
@@ -59,7 +60,6 @@ class ActivationLandscape:
     """
 
     __slots__ = ("layers", "layer_names")
-    __array_priority__ = 1000
 
     def __init__(self, layers: Sequence[Landscape | ExactLandscape], layer_names: Sequence | None = None) -> None:
         layers = tuple(layers)
@@ -230,16 +230,6 @@ class ActivationLandscape:
             return NotImplemented
         return ActivationLandscape([a * scalar for a in self.layers], self.layer_names)
 
-    __rmul__ = __mul__
-
-    def __truediv__(self, scalar: float) -> "ActivationLandscape":
-        if not np.isscalar(scalar):
-            return NotImplemented
-        return self * (1.0 / float(scalar))
-
-    def __neg__(self) -> "ActivationLandscape":
-        return self * -1.0
-
     def inner(self, other: "ActivationLandscape") -> float:
         """Equation (1): ``sum_layers sum_k integral lambda_k rho_k dt``."""
         self._check_other(other)
@@ -256,10 +246,6 @@ class ActivationLandscape:
     def norms_per_layer(self, p: float = 2) -> np.ndarray:
         """L^p norm of each layer, shape ``(n_layers,)``."""
         return np.array([x.norm(p) for x in self.layers])
-
-    def distance(self, other: "ActivationLandscape", p: float = 2) -> float:
-        """``norm(self - other, p)``."""
-        return (self - other).norm(p)
 
 
 # ------------------------------------------------------------------ function forms

@@ -295,7 +295,29 @@ def _check_levels(n_levels: object, name: str = "n_levels") -> int:
     return int(n_levels)
 
 
-class Landscape:
+class VectorOps:
+    """Operations every landscape type derives from its ``__mul__``, ``__sub__`` and ``norm``."""
+
+    __slots__ = ()
+    __array_priority__ = 1000  # so that ``numpy_scalar * landscape`` reaches __rmul__
+
+    def __rmul__(self, scalar: float):
+        return self.__mul__(scalar)
+
+    def __truediv__(self, scalar: float):
+        if not np.isscalar(scalar):
+            return NotImplemented
+        return self * (1.0 / float(scalar))
+
+    def __neg__(self):
+        return self * -1.0
+
+    def distance(self, other, p: float = 2) -> float:
+        """``norm(self - other, p)`` (exact for exact landscapes)."""
+        return (self - other).norm(p)
+
+
+class Landscape(VectorOps):
     """A persistence landscape sampled on a :class:`Grid`.
 
     Attributes
@@ -310,7 +332,6 @@ class Landscape:
     """
 
     __slots__ = ("values", "grid", "hom_dim", "keep_infinite")
-    __array_priority__ = 1000  # so that ``scalar * landscape`` reaches __rmul__
 
     def __init__(
         self,
@@ -437,16 +458,6 @@ class Landscape:
             self.values * float(scalar), self.grid, hom_dim=self.hom_dim, keep_infinite=self.keep_infinite
         )
 
-    __rmul__ = __mul__
-
-    def __truediv__(self, scalar: float) -> "Landscape":
-        if not np.isscalar(scalar):
-            return NotImplemented
-        return self * (1.0 / float(scalar))
-
-    def __neg__(self) -> "Landscape":
-        return self * -1.0
-
     def inner(self, other: "Landscape") -> float:
         """``sum_k integral lambda_k rho_k dt`` by the trapezoid rule on the grid."""
         self._check_compatible(other)
@@ -466,10 +477,6 @@ class Landscape:
         if p == 2:
             return math.sqrt(float(np.einsum("kt,kt,t->", a, a, w)))
         return float((a**p).sum(axis=0) @ w) ** (1.0 / p)
-
-    def distance(self, other: "Landscape", p: float = 2) -> float:
-        """``norm(self - other, p)``."""
-        return (self - other).norm(p)
 
 
 def _attrs(grid: Grid, hom_dim: int | None, keep_infinite: bool) -> dict:
@@ -658,7 +665,7 @@ def _seg_integral_pow(y0: np.ndarray, y1: np.ndarray, h: np.ndarray, p: float) -
     return float(np.sum(h * np.where(same, inside_same, inside_cross)))
 
 
-class ExactLandscape:
+class ExactLandscape(VectorOps):
     """A persistence landscape as exact piecewise-linear functions.
 
     ``levels[k-1] = (x, y)``: ``lambda_k`` is the linear interpolation of the breakpoints
@@ -669,7 +676,6 @@ class ExactLandscape:
     """
 
     __slots__ = ("levels", "hom_dim", "keep_infinite", "t_max")
-    __array_priority__ = 1000
 
     def __init__(
         self,
@@ -785,16 +791,6 @@ class ExactLandscape:
             t_max=self.t_max,
         )
 
-    __rmul__ = __mul__
-
-    def __truediv__(self, scalar: float) -> "ExactLandscape":
-        if not np.isscalar(scalar):
-            return NotImplemented
-        return self * (1.0 / float(scalar))
-
-    def __neg__(self) -> "ExactLandscape":
-        return self * -1.0
-
     def inner(self, other: "ExactLandscape") -> float:
         """Exact ``sum_k integral lambda_k rho_k dt``."""
         if not isinstance(other, ExactLandscape):
@@ -829,10 +825,6 @@ class ExactLandscape:
                 continue
             total += _seg_integral_pow(y[:-1], y[1:], np.diff(x), p)
         return total ** (1.0 / p)
-
-    def distance(self, other: "ExactLandscape", p: float = 2) -> float:
-        """Exact ``norm(self - other, p)``."""
-        return (self - other).norm(p)
 
 
 def _interp0(x: np.ndarray, xp: np.ndarray, yp: np.ndarray) -> np.ndarray:
