@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import pdist
 
-from nntopo.landscapes._validation import check_distance_matrix, check_finite_array, check_points
+from nntopo._validation import check_distance_matrix, check_finite_array, check_points
 from nntopo.landscapes.normalize import max_pairwise_distance, normalize_local, normalize_plain
 
 

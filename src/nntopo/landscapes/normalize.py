@@ -19,7 +19,7 @@ import logging
 import numpy as np
 from scipy.spatial.distance import cdist, pdist, squareform
 
-from ._validation import check_points
+from .._validation import check_points
 
 __all__ = ["max_pairwise_distance", "normalize_local", "normalize_plain", "pairwise_distances"]
 

@@ -82,7 +82,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from ._validation import check_distance_matrix, check_int, check_points
+from .._validation import check_distance_matrix, check_int, check_points
 from .normalize import normalize_local, normalize_plain, pairwise_distances
 
 __all__ = ["BACKENDS", "certified_threshold", "layer_diagrams", "rips_persistence"]

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_points
+from .._validation import check_points
 from .landscape import Grid, Landscape, _check_levels
 
 logger = logging.getLogger("nntopo")
