@@ -321,8 +321,7 @@ def build_probes(tmp: Path) -> list[Probe]:  # noqa: PLR0915 - a flat list reads
             lambda: _train_call(tmp, "corrupt_manifest", manifest="[1, 2"), "manifest.json"),
         err("nets", "train into a folder with a foreign manifest",
             lambda: _train_call(tmp, "foreign_manifest", manifest=json.dumps({"a": 1})), "manifest.json"),
-        err("nets", "load_checkpoint of an absolute path",
-            lambda: nets.load_checkpoint(nets.MLP([2, 3, 2]), {"checkpoint": "/etc/passwd"}, tmp), "checkpoint"),
+        err("nets", "load_checkpoint of a path outside the run folder", lambda: _outside_checkpoint(tmp), "checkpoint"),
         err("nets", "AccuracyThresholds([1.5])", lambda: nets.AccuracyThresholds([1.5]), "threshold"),
         err("nets", "EveryKEpochs(0)", lambda: nets.EveryKEpochs(0), "k"),
     ]
@@ -454,6 +453,17 @@ def _capture_lstm():
             return self.lstm(x[:, None, :])[0][:, 0]
 
     return capture(Seq(), np.zeros((4, 2), dtype=np.float32), layers=["lstm"])
+
+
+def _outside_checkpoint(tmp: Path):
+    import torch
+
+    from nntopo.nets import MLP, load_checkpoint
+
+    outside = tmp / "outside.pt"
+    torch.save(MLP([2, 3, 2], seed=1).state_dict(), outside)
+    (tmp / "run").mkdir(exist_ok=True)
+    return load_checkpoint(MLP([2, 3, 2]), {"reached": True, "checkpoint": str(outside)}, tmp / "run")
 
 
 def _tensor():
