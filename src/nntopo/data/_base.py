@@ -1,13 +1,16 @@
-"""The dataset container shared by every loader, and input checks."""
+"""The dataset container shared by every loader, and the train/test split."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Dataset", "train_test_split", "check_positive", "check_fraction"]
+from .._validation import as_generator, check_array, check_fraction, check_labels
+
+__all__ = ["Dataset", "train_test_split"]
 
 
 @dataclass(frozen=True)
@@ -16,10 +19,13 @@ class Dataset:
 
     Attributes
     ----------
-    X : float32 array (n, d), the inputs.
-    y : int64 array (n,) of class labels, or None for regression sets.
+    X : float32 array (n, d), the inputs; finite after the cast to float32 (a value that
+        overflows float32, such as ``1e39``, is refused, not turned into inf).
+    y : int64 array (n,) of class labels in ``[0, n_classes)``, or None for regression
+        sets. Whole-number floats (``[0., 1.]``) are accepted; fractions, NaN and negative
+        labels are a ``ValueError`` naming ``y``, never rounded or truncated.
     meta : dict of parameters and provenance (JSON-serialisable values).
-    targets : float32 array (n, m) of regression targets, or None.
+    targets : float32 array (n, m) of regression targets (a 1-D array becomes (n, 1)), or None.
     point_data : per-point arrays with n rows (e.g. ``"lattice"`` indices), sliced with the rows.
     """
 
@@ -30,29 +36,32 @@ class Dataset:
     point_data: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        X = np.asarray(self.X)
-        if X.ndim != 2:
-            raise ValueError(f"X must be a 2-D array (n, d); got shape {X.shape}")
-        if X.shape[0] == 0:
-            raise ValueError("X is empty: a dataset needs at least one point")
-        if not np.all(np.isfinite(X)):
-            raise ValueError("X contains NaN or inf")
-        object.__setattr__(self, "X", np.ascontiguousarray(X, dtype=np.float32))
+        X = check_array(self.X, "X", ndim=2, dtype=np.float32)
+        n = X.shape[0]
+        object.__setattr__(self, "X", X)
         if self.y is not None:
-            y = np.asarray(self.y)
-            if y.shape != (X.shape[0],):
-                raise ValueError(f"y must have shape ({X.shape[0]},); got {y.shape}")
-            object.__setattr__(self, "y", y.astype(np.int64, copy=False))
+            object.__setattr__(self, "y", check_labels(self.y, "y", n=n))
         if self.targets is not None:
-            t = np.asarray(self.targets, dtype=np.float32)
+            t = check_array(self.targets, "targets", dtype=np.float32)
             if t.ndim == 1:
                 t = t[:, None]
-            if t.shape[0] != X.shape[0]:
-                raise ValueError(f"targets must have {X.shape[0]} rows; got shape {t.shape}")
+            if t.ndim != 2 or t.shape[0] != n:
+                raise ValueError(f"targets must have shape ({n},) or ({n}, m), one row per point; got {t.shape}")
             object.__setattr__(self, "targets", t)
+        if not isinstance(self.meta, Mapping):
+            raise TypeError(f"meta must be a dict, got {type(self.meta).__name__}")
+        if not isinstance(self.point_data, Mapping):
+            raise TypeError(f"point_data must be a dict of arrays, got {type(self.point_data).__name__}")
+        point_data = {}
         for key, arr in self.point_data.items():
-            if np.shape(arr)[:1] != (X.shape[0],):
-                raise ValueError(f"point_data[{key!r}] must have {X.shape[0]} rows; got shape {np.shape(arr)}")
+            if not isinstance(key, str):
+                raise TypeError(f"point_data keys must be strings, got {key!r}")
+            arr = np.asarray(arr)
+            if arr.shape[:1] != (n,):
+                raise ValueError(f"point_data[{key!r}] must have {n} rows; got shape {arr.shape}")
+            point_data[key] = arr
+        object.__setattr__(self, "meta", dict(self.meta))
+        object.__setattr__(self, "point_data", point_data)
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -63,45 +72,40 @@ class Dataset:
         return 0 if self.y is None else int(self.y.max()) + 1
 
     def subset(self, index: np.ndarray, **meta: Any) -> "Dataset":
-        """The rows selected by an integer index or boolean mask, with extra meta entries."""
-        index = np.asarray(index)
-        if index.dtype == bool and index.shape != (len(self),):
-            raise ValueError(f"index: boolean mask must have shape ({len(self)},); got {index.shape}")
+        """The rows selected by an integer index ``(k,)`` or a boolean mask ``(n,)``, with extra meta entries."""
+        raw = np.asarray(index)
+        if raw.dtype == np.bool_:
+            if raw.shape != (len(self),):
+                raise ValueError(f"index: boolean mask must have shape ({len(self)},); got {raw.shape}")
+            rows = np.flatnonzero(raw)
+        else:
+            rows = check_array(raw, "index", ndim=1, dtype=np.int64, allow_empty=True)
+            if rows.size and (rows.min() < -len(self) or rows.max() >= len(self)):
+                raise ValueError(f"index has entries outside [-{len(self)}, {len(self)}) for a set of {len(self)} rows")
+        if rows.size == 0:
+            raise ValueError("index selects no row; a Dataset needs at least one")
         return Dataset(
-            X=self.X[index],
-            y=None if self.y is None else self.y[index],
+            X=self.X[rows],
+            y=None if self.y is None else self.y[rows],
             meta={**self.meta, **meta},
-            targets=None if self.targets is None else self.targets[index],
-            point_data={k: np.asarray(v)[index] for k, v in self.point_data.items()},
+            targets=None if self.targets is None else self.targets[rows],
+            point_data={k: v[rows] for k, v in self.point_data.items()},
         )
 
 
-def check_positive(value: float, name: str, *, strict: bool = True) -> float:
-    """Return ``value`` as float, or raise ValueError naming ``name``."""
-    v = float(value)
-    if not np.isfinite(v) or (v <= 0 if strict else v < 0):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} 0 and finite; got {value!r}")
-    return v
-
-
-def check_fraction(value: float, name: str) -> float:
-    """Return ``value`` as a float in (0, 1), or raise ValueError naming ``name``."""
-    v = float(value)
-    if not (0.0 < v < 1.0):
-        raise ValueError(f"{name} must lie strictly between 0 and 1; got {value!r}")
-    return v
-
-
 def train_test_split(
-    data: Dataset, test_fraction: float = 0.1, seed: int | np.random.Generator = 0
+    data: Dataset, test_fraction: float = 0.1, seed: int | np.random.Generator | None = 0
 ) -> tuple[Dataset, Dataset]:
     """Split ``data`` at random into train and test parts (default 90/10), stratified by class.
 
-    Stratifying keeps the class balance of both parts equal to the whole; the same seed
-    gives the same split.
+    ``test_fraction`` lies in (0, 1). Stratifying keeps the class balance of both parts
+    equal to the whole. ``seed`` is an int (the same int gives the same split), a
+    ``numpy.random.Generator`` (consumed) or None (fresh entropy); default 0.
     """
-    check_fraction(test_fraction, "test_fraction")
-    rng = np.random.default_rng(seed)
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be an nntopo Dataset, got {type(data).__name__}")
+    test_fraction = check_fraction(test_fraction, "test_fraction")
+    rng = as_generator(seed)
     n = len(data)
     test_mask = np.zeros(n, dtype=bool)
     groups = [np.arange(n)] if data.y is None else [np.flatnonzero(data.y == c) for c in np.unique(data.y)]

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Dataset, check_fraction, check_positive
+from .._validation import (
+    DEFAULT_MAX_BYTES,
+    as_generator,
+    check_allocation,
+    check_fraction,
+    check_int,
+    check_real,
+    check_seed,
+    seed_to_int,
+)
+from ._base import Dataset
 
 __all__ = ["nine_disks", "sublattice", "circles", "moons"]
 
@@ -23,6 +33,8 @@ def nine_disks(
     ring_radius: float = 42.0,
     disk_radius: float = 12.0,
     margin: float = 2.0,
+    *,
+    max_bytes: float = DEFAULT_MAX_BYTES,
 ) -> Dataset:
     """The nine-disk set of the activation-landscapes paper on a square lattice.
 
@@ -34,17 +46,20 @@ def nine_disks(
     The defaults give 13,853 points (4,009 in C1, 9,844 in C2).
 
     Returns a :class:`Dataset` whose ``point_data["lattice"]`` holds the integer lattice index
-    (n, 2) of every point, used by :func:`sublattice`.
+    (n, 2) of every point, used by :func:`sublattice`. The working memory grows as
+    ``(outer_radius / step)**2``; a lattice needing more than ``max_bytes`` (default 8 GiB)
+    is refused before anything is allocated.
     """
-    step = check_positive(step, "step")
-    outer_radius = check_positive(outer_radius, "outer_radius")
-    ring_radius = check_positive(ring_radius, "ring_radius")
-    disk_radius = check_positive(disk_radius, "disk_radius")
-    margin = check_positive(margin, "margin", strict=False)
+    step = check_real(step, "step", minimum=0.0, min_inclusive=False)
+    outer_radius = check_real(outer_radius, "outer_radius", minimum=0.0, min_inclusive=False)
+    ring_radius = check_real(ring_radius, "ring_radius", minimum=0.0, min_inclusive=False)
+    disk_radius = check_real(disk_radius, "disk_radius", minimum=0.0, min_inclusive=False)
+    margin = check_real(margin, "margin", minimum=0.0)
     centers = _nine_disk_centers(ring_radius)
     reach = disk_radius + margin
-    # Neighbouring ring disks are 2 * ring_radius * sin(pi/8) apart.
-    if 2 * ring_radius * np.sin(np.pi / 8) <= 2 * reach or ring_radius <= 2 * reach:
+    # Neighbouring ring disks are 2 * ring_radius * sin(pi/8) ~ 0.77 ring_radius apart, closer
+    # than the centre disk is to any ring disk (ring_radius), so this one test covers both.
+    if 2 * ring_radius * np.sin(np.pi / 8) <= 2 * reach:
         raise ValueError(
             f"disk_radius + margin = {reach} is too large for ring_radius = {ring_radius}: disks would touch"
         )
@@ -52,6 +67,10 @@ def nine_disks(
         raise ValueError(
             f"outer_radius = {outer_radius} must exceed ring_radius + disk_radius + margin = {ring_radius + reach}"
         )
+    side = 2.0 * np.floor(outer_radius / step) + 1.0  # a float: the ratio may exceed any int64
+    # Per lattice point: index and coordinate pairs, the (9, 2) offsets to the centres and
+    # their norms, all int64/float64, with the meshgrid and mask temporaries: ~300 bytes.
+    check_allocation(side * side * 300.0, f"nine_disks lattice of {side:.3g} x {side:.3g} points", max_bytes=max_bytes)
     n = int(np.floor(outer_radius / step))
     idx = np.arange(-n, n + 1)
     I, J = np.meshgrid(idx, idx, indexing="ij")
@@ -81,28 +100,32 @@ def sublattice(
     data: Dataset,
     every: int | None = None,
     fraction: float | None = None,
-    seed: int | np.random.Generator = 0,
+    seed: int | np.random.Generator | None = 0,
 ) -> Dataset:
     """A sub-batch of a lattice set: every k-th lattice point in each direction, or a fraction.
 
-    ``every=k`` keeps the points whose lattice indices are both multiples of k (about 1/k^2
-    of the points). ``fraction=f`` keeps round(f * n) points chosen at random with ``seed``
-    (the paper's batch is 28.52% of the set). Give exactly one of the two.
+    ``every=k`` (an int >= 1) keeps the points whose lattice indices are both multiples of
+    k (about 1/k^2 of the points). ``fraction=f`` in (0, 1) keeps round(f * n) points
+    chosen at random (the paper's batch is 28.52% of the set). Give exactly one of the
+    two. ``seed`` (used by ``fraction=`` only) is an int, a ``numpy.random.Generator`` or
+    None (fresh entropy); default 0.
     """
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be an nntopo Dataset, got {type(data).__name__}")
+    seed = check_seed(seed)
     if (every is None) == (fraction is None):
-        raise ValueError("give exactly one of every= or fraction=")
+        raise ValueError("every, fraction: give exactly one of every= or fraction=")
     if every is not None:
-        if int(every) != every or every < 1:
-            raise ValueError(f"every must be a positive integer; got {every!r}")
+        every = check_int(every, "every", minimum=1)
         lattice = data.point_data.get("lattice")
         if lattice is None:
             raise ValueError("data has no point_data['lattice']: every= needs a lattice set such as nine_disks()")
-        mask = np.all(np.asarray(lattice) % int(every) == 0, axis=1)
+        mask = np.all(np.asarray(lattice) % every == 0, axis=1)
         if not mask.any():
             raise ValueError(f"every={every} selects no point")
-        return data.subset(mask, sublattice_every=int(every))
+        return data.subset(mask, sublattice_every=every)
     f = check_fraction(fraction, "fraction")
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     k = max(1, int(round(f * len(data))))
     chosen = np.sort(rng.choice(len(data), size=k, replace=False))
     return data.subset(chosen, sublattice_fraction=f)
@@ -112,28 +135,51 @@ def _two_class(name: str, X: np.ndarray, y: np.ndarray, **params: object) -> Dat
     return Dataset(X=X, y=y, meta={"name": name, **params})
 
 
-def circles(n_samples: int = 1000, noise: float = 0.05, factor: float = 0.5, seed: int = 0) -> Dataset:
-    """Two concentric circles (scikit-learn's ``make_circles``); ``factor`` is the inner/outer radius ratio."""
+def _sklearn_random_state(seed: object) -> tuple[int | np.random.RandomState, int]:
+    """scikit-learn's ``random_state`` for ``seed``, and the int seed to record in meta.
+
+    scikit-learn takes ints below 2**32 only (and legacy RandomState objects, not
+    Generators). Those ints are passed through, so ``seed=0`` draws what
+    ``random_state=0`` always drew; larger ints, Generators (one draw) and None (fresh
+    entropy) seed a RandomState through a SeedSequence.
+    """
+    s = seed_to_int(seed)
+    if s < 2**32:
+        return s, s
+    return np.random.RandomState(np.random.MT19937(s)), s
+
+
+def circles(
+    n_samples: int = 1000, noise: float = 0.05, factor: float = 0.5, seed: int | np.random.Generator | None = 0
+) -> Dataset:
+    """Two concentric circles (scikit-learn's ``make_circles``) of ``n_samples >= 2`` points.
+
+    ``noise`` >= 0 is the standard deviation of the Gaussian noise (input units);
+    ``factor`` in (0, 1) is the inner/outer radius ratio. ``seed``: an int, a
+    ``numpy.random.Generator`` or None (fresh entropy); default 0. ``meta["seed"]`` is the
+    int seed actually used.
+    """
     from sklearn.datasets import make_circles
 
-    _check_count(n_samples)
-    check_positive(noise, "noise", strict=False)
-    if not 0.0 < factor < 1.0:
-        raise ValueError(f"factor must lie strictly between 0 and 1; got {factor!r}")
-    X, y = make_circles(n_samples=n_samples, noise=noise, factor=factor, random_state=seed)
-    return _two_class("circles", X, y, n_samples=n_samples, noise=noise, factor=factor, seed=seed)
+    n_samples = check_int(n_samples, "n_samples", minimum=2)
+    noise = check_real(noise, "noise", minimum=0.0)
+    factor = check_fraction(factor, "factor")
+    random_state, used = _sklearn_random_state(seed)
+    X, y = make_circles(n_samples=n_samples, noise=noise, factor=factor, random_state=random_state)
+    return _two_class("circles", X, y, n_samples=n_samples, noise=noise, factor=factor, seed=used)
 
 
-def moons(n_samples: int = 1000, noise: float = 0.1, seed: int = 0) -> Dataset:
-    """Two interleaving half circles (scikit-learn's ``make_moons``)."""
+def moons(n_samples: int = 1000, noise: float = 0.1, seed: int | np.random.Generator | None = 0) -> Dataset:
+    """Two interleaving half circles (scikit-learn's ``make_moons``) of ``n_samples >= 2`` points.
+
+    ``noise`` >= 0 is the standard deviation of the Gaussian noise (input units).
+    ``seed``: an int, a ``numpy.random.Generator`` or None (fresh entropy); default 0.
+    ``meta["seed"]`` is the int seed actually used.
+    """
     from sklearn.datasets import make_moons
 
-    _check_count(n_samples)
-    check_positive(noise, "noise", strict=False)
-    X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
-    return _two_class("moons", X, y, n_samples=n_samples, noise=noise, seed=seed)
-
-
-def _check_count(n_samples: int) -> None:
-    if int(n_samples) != n_samples or n_samples < 2:
-        raise ValueError(f"n_samples must be an integer >= 2; got {n_samples!r}")
+    n_samples = check_int(n_samples, "n_samples", minimum=2)
+    noise = check_real(noise, "noise", minimum=0.0)
+    random_state, used = _sklearn_random_state(seed)
+    X, y = make_moons(n_samples=n_samples, noise=noise, random_state=random_state)
+    return _two_class("moons", X, y, n_samples=n_samples, noise=noise, seed=used)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
+
+from .._validation import check_choice, check_int, seed_to_int
 
 __all__ = ["MLP"]
 
@@ -19,33 +21,42 @@ class MLP(nn.Module):
 
     ``widths = [d_in, h_1, ..., h_{N-1}, d_out]`` gives N Linear layers. Modules are named
     ``linear1..linearN`` and ``relu1..relu{N-1}``, so captured activations have readable
-    names. ``seed`` initialises the weights from a private generator (PyTorch's default
-    scheme: uniform in +-1/sqrt(fan_in)), so the global torch RNG is neither read nor changed.
+    names. ``widths`` are ints >= 1 (a float such as ``3.0`` or a bool is a TypeError).
+
+    ``seed`` (an int, a ``numpy.random.Generator`` or None for fresh entropy; default 0)
+    initialises the weights from a private torch generator with PyTorch's default scheme,
+    uniform in +-1/sqrt(fan_in); the weights never depend on the global torch RNG. The
+    int seed actually used is kept as ``self.seed``.
     """
 
-    def __init__(self, widths: Sequence[int], activation: str = "relu", seed: int | None = None) -> None:
+    def __init__(
+        self, widths: Sequence[int], activation: str = "relu", seed: int | np.random.Generator | None = 0
+    ) -> None:
         super().__init__()
-        widths = list(widths)
+        if isinstance(widths, (str, bytes, dict)) or not hasattr(widths, "__iter__"):
+            raise TypeError(f"widths must be a list of ints, got {type(widths).__name__}")
+        widths = [check_int(w, f"widths[{i}]", minimum=1) for i, w in enumerate(widths)]
         if len(widths) < 2:
             raise ValueError(f"widths needs at least an input and an output width; got {widths!r}")
-        if any(int(w) != w or w < 1 for w in widths):
-            raise ValueError(f"widths must be positive integers; got {widths!r}")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}; got {activation!r}")
-        self.widths = [int(w) for w in widths]
-        self.activation = activation
+        self.activation = check_choice(activation, "activation", sorted(_ACTIVATIONS))
+        seed = torch_seed(seed)  # checked before any layer is built
+        self.widths = widths
         n_layers = len(widths) - 1
         # Registered on the module itself (not in a Sequential) so names read relu1, not layers.relu1.
         for i in range(n_layers):
             self.add_module(f"linear{i + 1}", nn.Linear(self.widths[i], self.widths[i + 1]))
             if i < n_layers - 1:
                 self.add_module(f"{activation}{i + 1}", _ACTIVATIONS[activation]())
-        if seed is not None:
-            self.reset_parameters(seed)
+        self.reset_parameters(seed)
 
-    def reset_parameters(self, seed: int) -> None:
-        """Re-initialise all weights from ``seed`` (uniform in +-1/sqrt(fan_in), as nn.Linear does)."""
-        gen = torch.Generator().manual_seed(int(seed))
+    def reset_parameters(self, seed: int | np.random.Generator | None = 0) -> None:
+        """Re-initialise all weights from ``seed`` (uniform in +-1/sqrt(fan_in), as nn.Linear does).
+
+        ``seed`` is an int, a ``numpy.random.Generator`` or None (fresh entropy); the int
+        used is stored as ``self.seed``.
+        """
+        self.seed = torch_seed(seed)
+        gen = torch.Generator().manual_seed(self.seed)
         with torch.no_grad():
             for layer in self.linears:
                 bound = 1.0 / math.sqrt(layer.in_features)
@@ -74,3 +85,15 @@ class MLP(nn.Module):
 
     def extra_repr(self) -> str:
         return f"widths={self.widths}"
+
+
+def torch_seed(seed: object, name: str = "seed") -> int:
+    """An int seed for ``torch.Generator.manual_seed`` (which takes 0 <= seed < 2**64).
+
+    An int is returned as is, so ``seed=0`` seeds torch with 0 as before; a Generator gives
+    one draw and None fresh entropy (both via :func:`nntopo._validation.seed_to_int`).
+    """
+    s = seed_to_int(seed, name)
+    if s >= 2**64:
+        raise ValueError(f"{name} must be < 2**64 for torch's generator, got {s}")
+    return s
