@@ -1,11 +1,12 @@
-"""Inputs accepted by polyhedral_complex, bad input, region_of, save/load."""
+"""Inputs accepted by polyhedral_complex, bad input, region_of (torch modules: test_polyhedral_torch,
+save/load: test_polyhedral_io)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nntopo.polyhedral import PolyhedralComplex, as_weights, polyhedral_complex
+from nntopo.polyhedral import polyhedral_complex
 
 
 def random_net(widths, seed):
@@ -43,55 +44,6 @@ def test_object_with_weights_method():
     np.testing.assert_array_equal(a.region_signs, b.region_signs)
 
 
-def test_torch_sequential_and_mlp():
-    torch = pytest.importorskip("torch")
-    from torch import nn
-
-    torch.manual_seed(0)
-    seq = nn.Sequential(nn.Linear(2, 7), nn.ReLU(), nn.Sequential(nn.Linear(7, 5), nn.ReLU()), nn.Linear(5, 1))
-    pc = polyhedral_complex(seq)
-    pairs = as_weights(seq)
-    assert [W.shape for W, _ in pairs] == [(7, 2), (5, 7), (1, 5)]
-    assert all(W.dtype == np.float64 for W, _ in pairs)
-    x = np.random.default_rng(0).uniform(-1, 1, (50, 2))
-    with torch.no_grad():
-        y = seq(torch.as_tensor(x, dtype=torch.float64).to(torch.float32)).numpy()[:, 0]
-    h = x
-    for W, b in pairs[:-1]:
-        h = np.maximum(h @ W.T + b, 0)
-    np.testing.assert_allclose(h @ pairs[-1][0].T[:, 0] + pairs[-1][1][0], y, atol=1e-5)
-    assert pc.euler_characteristic() == 1
-    # A trailing ReLU after the output changes nothing; bias=False gives zero biases.
-    seq2 = nn.Sequential(nn.Linear(2, 4, bias=False), nn.ReLU(), nn.Linear(4, 1), nn.ReLU())
-    p2 = as_weights(seq2)
-    assert np.all(p2[0][1] == 0) and len(p2) == 2
-
-    mlp_mod = pytest.importorskip("nntopo.nets")
-    net = mlp_mod.MLP([2, 9, 9, 1], seed=3)
-    pc_mlp = polyhedral_complex(net)
-    pc_seq = polyhedral_complex(nn.Sequential(*net.children()))
-    np.testing.assert_array_equal(pc_mlp.f_vector, pc_seq.f_vector)
-
-
-@pytest.mark.parametrize(
-    "make",
-    [
-        lambda nn: nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)),
-        lambda nn: nn.Sequential(nn.Linear(2, 3), nn.LeakyReLU(), nn.Linear(3, 1)),
-        lambda nn: nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.BatchNorm1d(3), nn.Linear(3, 1)),
-        lambda nn: nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1)),
-        lambda nn: nn.Sequential(nn.ReLU(), nn.Linear(2, 1)),
-        lambda nn: nn.Sequential(nn.ReLU()),
-    ],
-)
-def test_torch_bad_modules_raise_type_error(make):
-    pytest.importorskip("torch")
-    from torch import nn
-
-    with pytest.raises(TypeError, match="net_or_weights"):
-        polyhedral_complex(make(nn))
-
-
 @pytest.mark.parametrize(
     "bad, exc, match",
     [
@@ -104,6 +56,13 @@ def test_torch_bad_modules_raise_type_error(make):
         ([(np.full((3, 2), np.nan), np.ones(3))], ValueError, "finite"),
         ([(np.ones((3, 2)), np.array([1, np.inf, 0]))], ValueError, "finite"),
         ([(np.ones((3, 2)),)], ValueError, "pair"),
+        ([np.ones((3, 2))], TypeError, r"net_or_weights\[0\] must be a pair"),
+        (np.ones((3, 2)), TypeError, "net_or_weights"),
+        ([(np.array([["a", "b"]]), np.ones(1))], TypeError, r"net_or_weights\[0\]: W"),
+        ([(np.ones((1, 2)) * 1j, np.ones(1))], TypeError, r"net_or_weights\[0\]: W.*complex"),
+        ([(np.ones((1, 2)), np.array([None], dtype=object))], TypeError, r"net_or_weights\[0\]: b"),
+        ([(np.ones((3, 2)), np.ones(3)), (np.ones((1, 3)), "b")], TypeError, r"net_or_weights\[1\]: b"),
+        ([(np.ones((0, 2)), np.ones(0))], ValueError, r"net_or_weights\[0\]: W is empty"),
     ],
 )
 def test_bad_weights(bad, exc, match):
@@ -111,19 +70,29 @@ def test_bad_weights(bad, exc, match):
         polyhedral_complex(bad)
 
 
+def test_weights_method_result_is_validated():
+    class Gen:
+        def weights(self):
+            return ((np.ones((2, 2)), np.ones(2)) for _ in range(2))
+
+    with pytest.raises(TypeError, match=r"net_or_weights\.weights\(\) must be a list"):
+        polyhedral_complex(Gen())
+
+
 @pytest.mark.parametrize(
-    "box, match",
+    "box, exc, match",
     [
-        ((1.0, 1.0), "empty"),
-        ((np.array([0.0, 1.0]), np.array([1.0, 0.5])), "empty"),
-        ((0.0, np.nan), "finite"),
-        ((np.zeros(3), np.ones(3)), "box"),
-        ("square", "box"),
-        ((0, 1, 2), "box"),
+        ((1.0, 1.0), ValueError, "box is empty"),
+        ((np.array([0.0, 1.0]), np.array([1.0, 0.5])), ValueError, "box is empty"),
+        ((0.0, np.nan), ValueError, "box: hi contains"),
+        ((np.zeros(3), np.ones(3)), ValueError, r"box: lo must be a scalar or an array of shape \(2,\)"),
+        ("square", TypeError, "box must be None or a pair"),
+        ((0, "a"), TypeError, "box: hi"),
+        ((0, 1, 2), ValueError, "box must be a pair"),
     ],
 )
-def test_bad_box(box, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_box(box, exc, match):
+    with pytest.raises(exc, match=match):
         polyhedral_complex(random_net([2, 3, 1], 0), box=box)
 
 
@@ -184,24 +153,6 @@ def test_boundary_and_facets_api():
     with pytest.raises(ValueError, match="k must"):
         pc.signs(4)
     assert "PolyhedralComplex" in repr(pc)
-
-
-def test_save_load_roundtrip(tmp_path):
-    pc = polyhedral_complex(random_net([3, 8, 6, 1], 6), box=(-2, 1))
-    path = tmp_path / "pc.npz"
-    pc.save(path)
-    back = PolyhedralComplex.load(path)
-    np.testing.assert_array_equal(back.f_vector, pc.f_vector)
-    np.testing.assert_array_equal(back.vertices, pc.vertices)
-    np.testing.assert_array_equal(back.lo, pc.lo)
-    assert back.tol == pc.tol
-    for k in range(4):
-        np.testing.assert_array_equal(back.signs(k), pc.signs(k))
-    for k in range(1, 4):
-        assert (back.boundary(k) != pc.boundary(k)).nnz == 0
-    P = np.random.default_rng(1).uniform(-2, 1, (200, 3))
-    np.testing.assert_array_equal(back.region_of(P), pc.region_of(P))
-    back.check()
 
 
 def test_same_input_same_output():

@@ -5,11 +5,17 @@
 :class:`PolyhedralComplex`: vertices, the cells of every dimension 0..d with their sign
 vectors (int8 +1/0/-1 over all hidden neurons) and Z/2 boundary matrices (scipy CSR),
 an interior point and activation pattern per region, the f-vector and Euler
-characteristic (checked to be 1), ``region_of(points)`` and ``save``/``load`` (npz).
+characteristic (checked to be 1), ``region_of(points)`` and ``save``/``load`` (npz; a
+loaded file is validated entry by entry and checked, a bad one is a ``ValueError``
+naming it).
 
 Networks: a list of ``(W (out, in), b (out,))`` numpy pairs (output layer last, it never
-cuts), any object with ``weights()`` returning that (``nntopo.nets.MLP``), or a torch
-module of ``nn.Linear``/``nn.ReLU`` only (torch is imported only for that case).
+cuts), any non-torch object with ``weights()`` returning that, or a torch module whose
+``forward``, traced with ``torch.fx``, is exactly a chain Linear -> ReLU -> ... -> Linear
+(``nn.Sequential`` of Linear/ReLU, ``nntopo.nets.MLP``, or a custom module computing such a
+chain, read in the order forward calls the layers). Anything else (residual connections,
+other activations, a Linear applied twice) is a ``TypeError``. torch is imported only when
+a torch module is passed.
 
 The construction is dimension-generic: all cells and boundaries are computed for any
 input dimension d (tested for d = 1..4); the number of cells grows quickly with d.

@@ -332,7 +332,11 @@ class PolyhedralComplex:
 
     # ------------------------------------------------------------------ io
     def save(self, path: str | os.PathLike) -> None:
-        """Write the complex (and the network and box) to a compressed ``.npz`` file."""
+        """Write the complex (and the network and box) to a compressed npz file at exactly ``path``.
+
+        The file is written under a temporary name and then renamed, so ``path`` never
+        holds a half-written complex; no ``.npz`` suffix is added.
+        """
         arrays: dict[str, np.ndarray] = {
             "format": np.array(_FORMAT),
             "vertices": self.vertices,
@@ -350,24 +354,39 @@ class PolyhedralComplex:
         for i, (W, b) in enumerate(self.weights):
             arrays[f"W{i}"] = W
             arrays[f"b{i}"] = b
-        np.savez_compressed(path, **arrays)
+        from ._io import write_complex_file  # the file format lives in _io, with its validation
+
+        write_complex_file(path, arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "PolyhedralComplex":
-        """Read a complex written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as z:
-            if int(z["format"]) != _FORMAT:
-                raise ValueError(f"path: unsupported polyhedral complex format {int(z['format'])}")
-            d = z["vertices"].shape[1]
-            raw = RawComplex(
-                vertices=z["vertices"],
-                vertex_signs=z["vertex_signs"],
-                edges=z["edges"],
-                pairs={k: (z[f"pairs{k}_cells"], z[f"pairs{k}_facets"]) for k in range(2, d + 1)},
-                counts=[int(c) for c in z["counts"]],
-            )
-            weights = [(z[f"W{i}"], z[f"b{i}"]) for i in range(int(z["n_layers"]))]
-            return cls(raw, weights, z["lo"], z["hi"], float(z["tol"]))
+    def load(cls, path: str | os.PathLike, *, check: bool = True) -> "PolyhedralComplex":
+        """Read a complex written by :meth:`save`, validating everything in the file.
+
+        Every entry is checked (present, dtype, shape, indices in range, counts matching
+        the arrays, weights chaining, finite numbers, ``lo < hi``, tolerance in range);
+        with ``check=True`` (default) :meth:`check` then verifies the complex itself.
+        Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file
+        for anything wrong with it.
+        """
+        from .._validation import check_bool
+        from ._io import read_complex_file
+
+        check = check_bool(check, "check")
+        z = read_complex_file(path, _FORMAT)
+        raw = RawComplex(
+            vertices=z["vertices"],
+            vertex_signs=z["vertex_signs"],
+            edges=z["edges"],
+            pairs=z["pairs"],
+            counts=z["counts"],
+        )
+        pc = cls(raw, z["weights"], z["lo"], z["hi"], z["tol"])
+        if check:
+            try:
+                pc.check()
+            except (RuntimeError, ValueError) as exc:
+                raise ValueError(f"{os.fspath(path)}: the stored complex fails its self-check: {exc}") from None
+        return pc
 
     def __repr__(self) -> str:
         return f"PolyhedralComplex(d={self.dim}, hidden={self.hidden_widths}, f_vector={self.f_vector.tolist()})"
