@@ -67,7 +67,7 @@ def nine_disks(
         raise ValueError(
             f"outer_radius = {outer_radius} must exceed ring_radius + disk_radius + margin = {ring_radius + reach}"
         )
-    side = 2.0 * np.floor(outer_radius / step) + 1.0  # a float: the ratio may exceed any int64
+    side = 2.0 * float(np.floor(outer_radius / step)) + 1.0  # a float: the ratio may exceed any int64
     # Per lattice point: index and coordinate pairs, the (9, 2) offsets to the centres and
     # their norms, all int64/float64, with the meshgrid and mask temporaries: ~300 bytes.
     check_allocation(side * side * 300.0, f"nine_disks lattice of {side:.3g} x {side:.3g} points", max_bytes=max_bytes)
