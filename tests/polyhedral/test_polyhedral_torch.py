@@ -334,6 +334,20 @@ def test_forward_hook_refused():
     handle.remove()
     assert len(as_weights(seq)) == 2
 
+    class Block(nn.Module):  # traced into (not a leaf): its hook would otherwise go unseen
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 3)
+
+        def forward(self, x):
+            return torch.relu(self.lin(x))
+
+    outer = nn.Sequential(Block(), nn.Linear(3, 1))
+    assert len(as_weights(outer)) == 2
+    outer[0].register_forward_hook(lambda mod, inp, out: -out)
+    with pytest.raises(TypeError, match=r"submodule '0' \(Block\) has forward hooks"):
+        as_weights(outer)
+
 
 def test_two_inputs_refused():
     class TwoIn(nn.Module):

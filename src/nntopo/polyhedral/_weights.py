@@ -211,11 +211,14 @@ def _read_chain(module: Any, graph_module: Any) -> list[Any]:
 
     relu_functions = {torch.relu, torch.relu_, F.relu, F.relu_}
     modules = dict(module.named_modules())
-    if _has_hooks(module) or any(
-        len(getattr(module_mod, attr, ()) or ()) > 0 for attr in ("_global_forward_hooks", "_global_forward_pre_hooks")
-    ):
-        # fx does not run hooks, so a hook could change the output unseen.
-        raise _NotAChain("it has forward hooks, which the trace cannot see; remove them first")
+    # fx runs no hooks, so a hook (on any submodule, traced into or not) could change the
+    # output unseen.
+    if any(len(getattr(module_mod, attr, ()) or ()) > 0 for attr in ("_global_forward_hooks", "_global_forward_pre_hooks")):
+        raise _NotAChain("global forward hooks are registered, which the trace cannot see; remove them first")
+    for qualname, m in module.named_modules():
+        if _has_hooks(m):
+            where = f"its submodule '{qualname}' ({type(m).__name__})" if qualname else "it"
+            raise _NotAChain(f"{where} has forward hooks, which the trace cannot see; remove them first")
 
     nodes = list(graph_module.graph.nodes)
     inputs = [n for n in nodes if n.op == "placeholder"]
@@ -253,8 +256,6 @@ def _read_chain(module: Any, graph_module: Any) -> list[Any]:
         kind = None
         if node.op == "call_module":
             m = modules[node.target]
-            if _has_hooks(m):
-                raise _NotAChain(f"{what} has forward hooks, which the trace cannot see")
             if isinstance(m, nn.Linear) and type(m).forward is nn.Linear.forward:
                 if id(m) in used:
                     alias = "" if used[id(m)] == node.target else f" (first called as '{used[id(m)]}')"
