@@ -140,6 +140,42 @@ def test_data_that_does_not_fit_the_model_is_refused(small):
         train(MLP([2, 3, 2], seed=0), Dataset(X=tr.X, y=None))
 
 
+class Wrapped(torch.nn.Module):
+    """A module whose input width capture and train cannot read off its structure."""
+
+    def __init__(self, d_in, d_out=2, flat=False):
+        super().__init__()
+        self.inner = torch.nn.Linear(d_in, d_out)
+        self.flat = flat
+
+    def forward(self, x):
+        out = self.inner(x)
+        return out.sum(dim=1) if self.flat else out
+
+
+def test_arbitrary_modules_get_a_trial_forward_pass(small):
+    tr, te = small
+    with pytest.raises(ValueError, match=r"^train_data.X \(shape \(\d+, 2\)\) cannot be pushed through the model: "
+                                         r"mat1 and mat2") as info:
+        train(Wrapped(3), tr, te)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    with pytest.raises(ValueError, match=r"^model must output \(n, k\) for the default loss; got \(1,\)"):
+        train(Wrapped(2, flat=True), tr, te)
+    # a custom loss on regression targets may feed the model differently: no trial pass
+    reg = duffing(t_max=1, n_points=16)
+    seen = []
+
+    def loss(model, X, target):
+        seen.append(X.shape[1])
+        return torch.nn.functional.mse_loss(model(torch.cat([X] * 4, dim=1)), target)
+
+    result = train(Wrapped(4), reg, None, TrainConfig(epochs=1), loss=loss)
+    assert seen and set(seen) == {1} and len(result.history) == 2
+    # with labels, accuracies call model(X) itself, so the trial pass runs for any loss
+    with pytest.raises(ValueError, match=r"^train_data.X .* cannot be pushed through the model"):
+        train(Wrapped(4), tr, None, TrainConfig(epochs=1), loss=lambda m, X, t: m(torch.cat([X, X], 1)).sum())
+
+
 def test_a_float64_model_trains_on_float32_data(small):
     tr, te = small
     result = train(MLP([2, 4, 2], seed=0).double(), tr, te, TrainConfig(epochs=2))

@@ -384,14 +384,22 @@ def _check_policies(snapshots: object) -> list:
 
 
 def _check_data(model: nn.Module, data: Dataset, name: str, X: torch.Tensor, T: torch.Tensor, default_loss: bool) -> None:
-    """Refuse data the model cannot take, and labels its output cannot score, before training."""
+    """Refuse data the model cannot take, and labels its output cannot score, before training.
+
+    A trial forward pass of one row runs whenever training will call ``model(X)`` itself:
+    with the default loss, and for accuracies when there are labels. A custom loss on
+    regression targets may feed the model something other than the rows of X, so then
+    only a known input width is checked.
+    """
     check_input_width(model, tuple(X.shape), f"{name}.X")
+    if not default_loss and data.y is None:
+        return
     was_training = model.training
     try:
         model.eval()
         with torch.no_grad():
             out = model(X[:1])
-    except (NotImplementedError, RecursionError):
+    except (NotImplementedError, RecursionError, torch.OutOfMemoryError):
         raise
     except RuntimeError as exc:
         raise ValueError(f"{name}.X (shape {tuple(X.shape)}) cannot be pushed through the model: {exc}") from exc
