@@ -227,6 +227,23 @@ def test_sklearn_sets_take_any_seed_and_record_the_int_used(make):
     np.testing.assert_array_equal(fresh.X, make(60, seed=fresh.meta["seed"]).X)
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=4, max_size=60), st.floats(0.05, 0.95), st.integers(0, 2**40))
+def test_split_is_a_stratified_partition(labels, fraction, seed):
+    y = np.asarray(labels)
+    d = Dataset(X=np.arange(2.0 * len(y)).reshape(-1, 2), y=y)  # rows are distinct
+    counts = np.bincount(y, minlength=4)
+    want_test = np.array([int(round(fraction * c)) for c in counts])
+    if want_test.sum() in (0, len(y)):
+        with pytest.raises(ValueError, match="^test_fraction=.* leaves one part empty"):
+            train_test_split(d, fraction, seed=seed)
+        return
+    tr, te = train_test_split(d, fraction, seed=seed)
+    np.testing.assert_array_equal(np.bincount(te.y, minlength=4), want_test)
+    rows = np.concatenate([tr.X[:, 0], te.X[:, 0]])
+    np.testing.assert_array_equal(np.sort(rows), d.X[:, 0])  # disjoint and covering
+
+
 @pytest.mark.parametrize(
     "seed, exc", [(-1, ValueError), ("a", TypeError), (1.5, TypeError), (True, TypeError), (np.random.RandomState(0), TypeError)]
 )
@@ -320,9 +337,7 @@ _idx_arrays = st.sampled_from(list(_IDX_CODES)).flatmap(
 )
 
 
-@settings(max_examples=60, deadline=None)
-@given(_idx_arrays, st.booleans())
-def test_read_idx_round_trips_every_type(tmp_path_factory, array, compress):
+def _check_round_trip(tmp_path_factory, array, compress):
     path = write_idx(tmp_path_factory.mktemp("idx") / "a.idx", array, compress=compress)
     got = read_idx(path)
     assert got.shape == array.shape and got.dtype.isnative
@@ -330,6 +345,37 @@ def test_read_idx_round_trips_every_type(tmp_path_factory, array, compress):
     # compare bit patterns: NaN payloads in float data are data too
     np.testing.assert_array_equal(got.view(f"u{got.itemsize}"), array.astype(array.dtype.newbyteorder("=")).view(
         f"u{got.itemsize}"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_idx_arrays, st.booleans())
+def test_read_idx_round_trips_every_type(tmp_path_factory, array, compress):
+    _check_round_trip(tmp_path_factory, array, compress)
+
+
+@pytest.mark.slow
+@settings(max_examples=600, deadline=None)
+@given(_idx_arrays, st.booleans())
+def test_read_idx_round_trips_every_type_many(tmp_path_factory, array, compress):
+    _check_round_trip(tmp_path_factory, array, compress)
+
+
+@pytest.mark.slow
+def test_one_gib_gzip_bomb_is_refused_in_little_memory(tmp_path):
+    path = tmp_path / "bomb.idx.gz"
+    with gzip.open(path, "wb", compresslevel=9) as fh:
+        fh.write(idx_bytes((28, 28), b""))
+        block = bytes(2**20)
+        for _ in range(1024):
+            fh.write(block)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"bomb.idx.gz: header shape \(28, 28\) needs 784 data bytes, found more"):
+            read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20
 
 
 def _mnist_dir(tmp_path, labels: np.ndarray, images: np.ndarray | None = None):

@@ -237,14 +237,28 @@ def _numpy_forward(weights, X):
     return out
 
 
-@settings(max_examples=25, deadline=None)
-@given(
+_mlp_cases = (
     st.lists(st.integers(1, 6), min_size=2, max_size=5),
     st.integers(1, 20),
     st.integers(1, 8),
     st.integers(0, 2**32),
 )
+
+
+@settings(max_examples=25, deadline=None)
+@given(*_mlp_cases)
 def test_capture_matches_a_numpy_forward_pass(widths, n, batch_size, seed):
+    _check_capture(widths, n, batch_size, seed)
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None)
+@given(*_mlp_cases)
+def test_capture_matches_a_numpy_forward_pass_many(widths, n, batch_size, seed):
+    _check_capture(widths, n, batch_size, seed)
+
+
+def _check_capture(widths, n, batch_size, seed):
     net = MLP(widths, seed=seed).double()
     X = np.random.default_rng(seed).normal(size=(n, widths[0]))
     acts = capture(net, X, batch_size=batch_size)
@@ -252,3 +266,14 @@ def test_capture_matches_a_numpy_forward_pass(widths, n, batch_size, seed):
     assert list(acts) == ["input", *[f"relu{i}" for i in range(1, len(widths) - 1)], "output"]
     for got, want in zip(acts.values(), expected):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_capture_on_a_cuda_model_checks_and_returns_numpy():
+    net = MLP([2, 3, 2], seed=0).cuda()
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    acts = capture(net, X)
+    W, b = net.weights()[0]
+    np.testing.assert_allclose(acts["relu1"], np.maximum(X @ W.T + b, 0), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="^X has values too large for float32"):
+        capture(net, np.full((2, 2), 1e300))

@@ -283,3 +283,10 @@ def test_training_with_int_seeds_matches_the_numbers_before_issue_8():
     result = train(MLP([2, 8, 8, 2], seed=7), tr, te, TrainConfig(epochs=3, seed=7))
     got = [(r["train_loss"], r["train_acc"]) for r in result.history]
     np.testing.assert_allclose(got, before, rtol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_cuda_model_trains_on_numpy_data(small):
+    tr, te = small
+    result = train(MLP([2, 4, 2], seed=0).cuda(), tr, te, TrainConfig(epochs=2))
+    assert np.isfinite(result.history[-1]["train_loss"])
