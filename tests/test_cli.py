@@ -1,10 +1,43 @@
+import json
+import os
+import re
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
 from nntopo.cli import app
+from nntopo.experiments import demo as demo_mod
 
 runner = CliRunner()
+
+TINY_TOML = """\
+widths = [2, 8, 8, 2]
+epochs = 3
+lr = 3e-3
+thresholds = [0.5, 0.9]
+batch_every = 10
+n_levels = 2
+grid = [0.0, 1.0, 0.05]
+"""
+
+
+@pytest.fixture
+def tiny_toml(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_TOML)
+    return path
+
+
+def _one_error_line(result, *fragments: str) -> str:
+    """The CLI's answer to a bad argument: exit 2, a single 'Error: ...' line, no traceback."""
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
 
 
 def test_help_on_every_command():
@@ -15,8 +48,99 @@ def test_help_on_every_command():
     for name in commands:
         r = runner.invoke(app, [name, "--help"])
         assert r.exit_code == 0 and "Usage" in r.output
+    assert "same config" in " ".join(runner.invoke(app, ["demo", "--help"]).output.split())
 
 
 def test_version():
     r = runner.invoke(app, ["version"])
     assert r.exit_code == 0 and r.output.strip()
+
+
+def test_demo_prints_the_summary(tmp_path, tiny_toml):
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["demo", "--out", str(out), "--config", str(tiny_toml), "--quiet"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "summary.json").read_text())
+    lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
+    final = summary["final"]
+    assert lines[0] == (f"trained {summary['epochs_trained']} epochs: train acc {final['train_acc']:.4f}, "
+                        f"test acc {final['test_acc']:.4f}")
+    assert summary["epochs_trained"] == 3
+    rows = summary["snapshots"]
+    assert len(lines) == len(rows) + 2
+    complexes = {c["threshold"]: c for c in summary["complexes"]}
+    for line, row in zip(lines[1:], rows):
+        if not row["reached"]:
+            assert line == f"  train acc >= {row['threshold']:g}: not reached"
+            continue
+        cx = complexes[row["threshold"]]
+        norms = summary["landscape_norms"][f"{row['threshold']:g}"]
+        m = re.fullmatch(r"  train acc >= (\S+): epoch +(\d+), (\d+) regions \(f = \[(\d+), (\d+), (\d+)\], "
+                         r"Euler (-?\d+)\), H1 landscape norm input (\S+) -> last hidden (\S+)", line)
+        assert m, line
+        assert float(m[1]) == row["threshold"] and int(m[2]) == row["epoch"]
+        assert [int(m[4]), int(m[5]), int(m[6])] == cx["f_vector"] and int(m[3]) == cx["f_vector"][-1]
+        # Euler characteristic of a subdivided square, recomputed from the printed f-vector
+        assert int(m[7]) == 1 == int(m[4]) - int(m[5]) + int(m[6])
+        assert float(m[8]) == pytest.approx(norms[0], abs=5e-5) and float(m[9]) == pytest.approx(norms[-2], abs=5e-5)
+        assert float(m[8]) > 0
+    assert any(row["reached"] for row in rows)
+    assert lines[-1] == f"results and figures in {out.resolve()}"
+
+
+def test_demo_argument_errors_are_one_line(tmp_path, tiny_toml):
+    a_file = tmp_path / "a_file.txt"
+    a_file.write_text("hello")
+    _one_error_line(runner.invoke(app, ["demo", "--out", str(a_file)]), "a_file.txt", "not a folder")
+    _one_error_line(runner.invoke(app, ["demo", "--out", str(a_file / "sub")]), "a_file.txt")
+    new = tmp_path / "neg_seed"
+    _one_error_line(runner.invoke(app, ["demo", "--out", str(new), "--seed", "-1"]), "seed")
+    assert not new.exists()  # checked before anything was created
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("my thesis")
+    _one_error_line(runner.invoke(app, ["demo", "--out", str(foreign)]), "foreign")
+    assert os.listdir(foreign) == ["thesis.tex"]
+    _one_error_line(runner.invoke(app, ["demo", "--config", str(tmp_path / "none.toml")]), "none.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TINY_TOML + "epoch = 4\n")
+    _one_error_line(runner.invoke(app, ["demo", "--config", str(bad)]), "bad.toml", "'epoch'")
+    bad.write_text(TINY_TOML.replace("epochs = 3", 'epochs = "3"'))
+    _one_error_line(runner.invoke(app, ["demo", "--config", str(bad)]), "bad.toml", "epochs must be an int")
+    assert sorted(os.listdir(tmp_path)) == ["a_file.txt", "bad.toml", "foreign", "tiny.toml"]
+
+
+def test_demo_unwritable_out_is_one_line(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        if os.access(locked, os.W_OK):  # root: permissions do not stop writes, a file in the path does
+            blocker = tmp_path / "file.txt"
+            blocker.write_text("x")
+            target, named = blocker / "sub", "file.txt"
+        else:
+            target, named = locked / "sub", "not writable"
+        _one_error_line(runner.invoke(app, ["demo", "--out", str(target)]), named)
+        assert not os.path.lexists(target)
+    finally:
+        locked.chmod(0o755)
+
+
+def test_demo_internal_errors_keep_their_traceback(tmp_path, tiny_toml, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("an internal bug, not a bad argument")
+
+    monkeypatch.setattr(demo_mod, "_run", broken)
+    r = runner.invoke(app, ["demo", "--out", str(tmp_path / "run"), "--config", str(tiny_toml), "-q"])
+    assert r.exit_code == 1 and isinstance(r.exception, ValueError)  # raised, not turned into "Error: ..."
+    assert os.listdir(tmp_path) == ["tiny.toml"]
+
+
+def test_demo_refuses_a_folder_of_another_config(tmp_path, tiny_toml):
+    out = tmp_path / "run"
+    assert runner.invoke(app, ["demo", "--out", str(out), "--config", str(tiny_toml), "-q"]).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    r = runner.invoke(app, ["demo", "--out", str(out), "--config", str(tiny_toml), "--seed", "1", "-q"])
+    _one_error_line(r, "different config", "seed = 0 there, 1 here")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
