@@ -84,7 +84,8 @@ def _model_dtype_device(model: nn.Module) -> tuple[torch.dtype, torch.device]:
     param = next(model.parameters(), None)
     if param is None:
         return torch.float32, torch.device("cpu")
-    return param.dtype, param.device
+    # Never cast inputs to an integer dtype: that would truncate them without a word.
+    return (param.dtype if param.is_floating_point() else torch.float32), param.device
 
 
 def _as_tensor(model: nn.Module, X: object) -> torch.Tensor:
