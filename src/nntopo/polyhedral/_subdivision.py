@@ -488,115 +488,156 @@ class _State:
         return m.a, z.a
 
     def cut(self, j: int, g: int, tol: float) -> None:
-        """Cut the complex by neuron ``j`` of the current layer (global index ``g``)."""
-        d, counts = self.d, self.counts
+        """Cut the complex by neuron ``j`` of the current layer (global index ``g``).
+
+        Steps: the status of every cell (which side of the hyperplane it lies on); the
+        split polygons (k = 2, before the edges change: it reads their old endpoints);
+        the split edges (k = 1: new vertices and edges); the cut edges ``C0`` of the split
+        polygons; the split k-cells for k >= 3, upwards.
+        """
+        cells = self._status(j, g, tol)
+        if cells is None:
+            return  # the hyperplane misses the interior of the box: nothing splits
+        st, split, nsplit_pairs, has_zero = cells
+        nV, nE = self.X.n, self.counts[1]
+        se = split[1]
+        ns = se.shape[0]
+        fmin, f0 = self._maps(1, nE)
+        fmin[se] = np.arange(nE, nE + ns, dtype=INT)
+        f0[se] = np.arange(nV, nV + ns, dtype=INT)
+        ends = self._split_polygons(g, st, split[2], has_zero, nE + ns) if self.d >= 2 else None
+        if ns:
+            self._split_edges(j, g, se, st[0])
+        if ends is not None:
+            self._add_edges(ends)
+            self.counts[2] += ends.shape[0]
+        for k in range(3, self.d + 1):
+            self._split_cells(k, st, split[k], nsplit_pairs[k], has_zero)
+
+    def _status(self, j: int, g: int, tol: float):
+        """Side of the hyperplane of every cell: ``(st, split, nsplit_pairs, has_zero)``, or
+        None when no cell is split.
+
+        ``st[k]`` holds the status bits of the k-cells (1: a vertex on the + side, 2: one on
+        the - side, 3: split), ``split[k]`` the split k-cells (``split[0]`` unused),
+        ``nsplit_pairs[k]`` (k >= 3) the number of (split cell, split facet) pairs. Vertex
+        signs for neuron ``g`` are written to ``ST[g]``. A split k-cell with a facet inside
+        the hyperplane is impossible for a convex cell: :class:`DegenerateCutError`, raised
+        before anything changes.
+        """
+        counts = self.counts
         nV = self.X.n
-        z = self.Zt[j, :nV]
-        E = self.E.a
         st_v, st_e, npos, nneg, nzero, se = _status_vertices_edges(
-            z, nV, tol * float(self.scale[j]), self.ST[g], E, counts[1]
+            self.Zt[j, :nV], nV, tol * float(self.scale[j]), self.ST[g], self.E.a, counts[1]
         )
         if npos == 0 or nneg == 0:
-            return  # the hyperplane misses the interior of the box: nothing splits
-        has_zero = nzero > 0
+            return None
         st = [st_v, st_e]
         split = [None, se]
-        for k in range(2, d + 1):
+        for k in range(2, self.d + 1):
             s_k, sc_k = _or_status(self.Pc[k].a, self.Pf[k].a, self.Pc[k].n, st[k - 1], counts[k])
             st.append(s_k)
             split.append(sc_k)
         nsplit_pairs = {}
-        for k in range(3, d + 1):
+        for k in range(3, self.d + 1):
             n, bad = _count_split_pairs(self.Pc[k].a, self.Pf[k].a, self.Pc[k].n, st[k], st[k - 1])
             if bad:
                 raise DegenerateCutError(f"neuron {g}: a split {k}-cell has a facet inside the hyperplane")
             nsplit_pairs[k] = n
+        return st, split, nsplit_pairs, nzero > 0
 
-        # ---- k = 1: new vertices on split edges; edge (p, q) -> (p, v) and new (v, q).
-        ns = se.shape[0]
-        nE = counts[1]
-        fmin, f0 = self._maps(1, nE)
-        fmin[se] = np.arange(nE, nE + ns, dtype=INT)
-        f0[se] = np.arange(nV, nV + ns, dtype=INT)
-        ends = None
-        if d >= 2:
-            # k = 2 reads the edges' original endpoints, so it runs before they change.
-            sc = split[2]
-            nsc = sc.shape[0]
-            n2 = counts[2]
-            cmin, c0 = self._maps(2, n2)
-            cmin[sc] = np.arange(n2, n2 + nsc, dtype=INT)
-            c0[sc] = np.arange(nE + ns, nE + ns + nsc, dtype=INT)
-            P2c, P2f = self.Pc[2], self.Pf[2]
-            P2c.reserve(4 * nsc)
-            P2f.reserve(4 * nsc)
-            ends = np.full((nsc, 2), -1, INT)
-            q, ok = _split_polygons(
-                P2c.a, P2f.a, P2c.n, st[2], st_e, E, st_v, cmin, fmin, f0, has_zero, ends, P2c.n
-            )
-            if not ok:
-                raise DegenerateCutError(f"neuron {g}: a split polygon does not have exactly two cut points")
-            P2c.a[q : q + nsc] = sc
-            P2f.a[q : q + nsc] = c0[sc]
-            P2c.a[q + nsc : q + 2 * nsc] = cmin[sc]
-            P2f.a[q + nsc : q + 2 * nsc] = c0[sc]
-            P2c.n = P2f.n = q + 2 * nsc
-        if ns:
-            a = E[se, 0]
-            b = E[se, 1]
-            self._reserve_vertices(ns)
-            p_end, q_end = _new_vertices(self.X.a, self.Zt, nV, a, b, z, j, st_v)
-            self.X.n = nV + ns
-            for arr, val in ((self.pa, a), (self.pb, b), (self.born, np.full(ns, g, INT))):
-                arr.reserve(ns)
-                arr.a[arr.n : arr.n + ns] = val
-                arr.n += ns
-            self.E.reserve(ns + (split[2].shape[0] if d >= 2 else 0))
-            E = self.E.a
-            E[se, 1] = np.arange(nV, nV + ns, dtype=INT)
-            E[se, 0] = p_end
-            E[nE : nE + ns, 0] = np.arange(nV, nV + ns, dtype=INT)
-            E[nE : nE + ns, 1] = q_end
-            self.E.n = nE + ns
-            counts[0] = nV + ns
-            counts[1] = nE + ns
-        if d >= 2:
-            nsc = ends.shape[0]
-            self.E.reserve(nsc)
-            self.E.a[counts[1] : counts[1] + nsc] = ends
-            self.E.n = counts[1] + nsc
-            counts[1] += nsc
-            counts[2] += nsc
+    def _split_polygons(self, g: int, st, sc: np.ndarray, has_zero: bool, first_cut_edge: int) -> np.ndarray:
+        """k = 2: deal the edges of each split polygon ``C`` to ``C+``/``C-``, give ``C0`` (a
+        new edge, numbered from ``first_cut_edge``) to both, and return the endpoints of the
+        ``C0`` edges, shape (number of split polygons, 2). Reads the edges' old endpoints,
+        so it runs before the edges are split."""
+        nsc = sc.shape[0]
+        n2 = self.counts[2]
+        cmin, c0 = self._maps(2, n2)
+        cmin[sc] = np.arange(n2, n2 + nsc, dtype=INT)
+        c0[sc] = np.arange(first_cut_edge, first_cut_edge + nsc, dtype=INT)
+        P2c, P2f = self.Pc[2], self.Pf[2]
+        P2c.reserve(4 * nsc)
+        P2f.reserve(4 * nsc)
+        ends = np.full((nsc, 2), -1, INT)
+        fmin, f0 = self.mmap[1].a, self.zmap[1].a
+        q, ok = _split_polygons(
+            P2c.a, P2f.a, P2c.n, st[2], st[1], self.E.a, st[0], cmin, fmin, f0, has_zero, ends, P2c.n
+        )
+        if not ok:
+            raise DegenerateCutError(f"neuron {g}: a split polygon does not have exactly two cut points")
+        P2c.a[q : q + nsc] = sc
+        P2f.a[q : q + nsc] = c0[sc]
+        P2c.a[q + nsc : q + 2 * nsc] = cmin[sc]
+        P2f.a[q + nsc : q + 2 * nsc] = c0[sc]
+        P2c.n = P2f.n = q + 2 * nsc
+        return ends
 
-        # ---- k >= 3.
-        for k in range(3, d + 1):
-            sc = split[k]
-            nsc = sc.shape[0]
-            n_k_old = counts[k]
-            n_low = counts[k - 1]  # includes this cut's C- of dimension k-1
-            fmin, f0 = self.mmap[k - 1].a, self.zmap[k - 1].a
-            cmin, c0 = self._maps(k, n_k_old)
-            cmin[sc] = np.arange(n_k_old, n_k_old + nsc, dtype=INT)
-            c0[sc] = np.arange(n_low, n_low + nsc, dtype=INT)
-            Pk_c, Pk_f, Pl_c, Pl_f = self.Pc[k], self.Pf[k], self.Pc[k - 1], self.Pf[k - 1]
-            extra = nsplit_pairs[k] + 2 * nsc
-            Pk_c.reserve(extra)
-            Pk_f.reserve(extra)
-            Pl_c.reserve(nsplit_pairs[k])
-            Pl_f.reserve(nsplit_pairs[k])
-            q, r = _split_pairs(
-                Pk_c.a, Pk_f.a, Pk_c.n, st[k], st[k - 1], cmin, fmin, f0, c0, Pk_c.n, Pl_c.a, Pl_f.a, Pl_c.n
-            )
-            Pk_c.a[q : q + nsc] = sc
-            Pk_f.a[q : q + nsc] = c0[sc]
-            Pk_c.a[q + nsc : q + 2 * nsc] = cmin[sc]
-            Pk_f.a[q + nsc : q + 2 * nsc] = c0[sc]
-            Pk_c.n = Pk_f.n = q + 2 * nsc
-            Pl_c.n = Pl_f.n = r
-            if has_zero:
-                _add_zero_faces(k, self.Pc, self.Pf, st, sc, c0)
-            counts[k - 1] = n_low + nsc
-            counts[k] = n_k_old + nsc
+    def _split_edges(self, j: int, g: int, se: np.ndarray, st_v: np.ndarray) -> None:
+        """k = 1: a new vertex ``v`` on each split edge ``(p, q)`` (p on the + side), which
+        becomes ``(p, v)`` (same index) and ``(v, q)`` (new)."""
+        counts = self.counts
+        nV, nE, ns = self.X.n, counts[1], se.shape[0]
+        E = self.E.a
+        a = E[se, 0]
+        b = E[se, 1]
+        self._reserve_vertices(ns)
+        p_end, q_end = _new_vertices(self.X.a, self.Zt, nV, a, b, self.Zt[j, :nV], j, st_v)
+        self.X.n = nV + ns
+        for arr, val in ((self.pa, a), (self.pb, b), (self.born, np.full(ns, g, INT))):
+            arr.reserve(ns)
+            arr.a[arr.n : arr.n + ns] = val
+            arr.n += ns
+        new = np.arange(nV, nV + ns, dtype=INT)
+        self.E.reserve(ns)
+        E = self.E.a
+        E[se, 1] = new
+        E[se, 0] = p_end
+        E[nE : nE + ns, 0] = new
+        E[nE : nE + ns, 1] = q_end
+        self.E.n = nE + ns
+        counts[0] = nV + ns
+        counts[1] = nE + ns
+
+    def _add_edges(self, ends: np.ndarray) -> None:
+        """Append edges with the given endpoints, shape (n, 2)."""
+        n = ends.shape[0]
+        self.E.reserve(n)
+        self.E.a[self.counts[1] : self.counts[1] + n] = ends
+        self.E.n = self.counts[1] + n
+        self.counts[1] += n
+
+    def _split_cells(self, k: int, st, sc: np.ndarray, nsplit_pairs: int, has_zero: bool) -> None:
+        """k >= 3: deal the facets of each split k-cell ``C`` to ``C+``/``C-``, give both the
+        new (k-1)-cell ``C0`` whose facets are the ``F0`` of the split facets (plus, in
+        degenerate position, the (k-2)-faces of ``C`` inside the hyperplane)."""
+        counts = self.counts
+        nsc = sc.shape[0]
+        n_k_old = counts[k]
+        n_low = counts[k - 1]  # includes this cut's C- of dimension k-1
+        fmin, f0 = self.mmap[k - 1].a, self.zmap[k - 1].a
+        cmin, c0 = self._maps(k, n_k_old)
+        cmin[sc] = np.arange(n_k_old, n_k_old + nsc, dtype=INT)
+        c0[sc] = np.arange(n_low, n_low + nsc, dtype=INT)
+        Pk_c, Pk_f, Pl_c, Pl_f = self.Pc[k], self.Pf[k], self.Pc[k - 1], self.Pf[k - 1]
+        extra = nsplit_pairs + 2 * nsc
+        Pk_c.reserve(extra)
+        Pk_f.reserve(extra)
+        Pl_c.reserve(nsplit_pairs)
+        Pl_f.reserve(nsplit_pairs)
+        q, r = _split_pairs(
+            Pk_c.a, Pk_f.a, Pk_c.n, st[k], st[k - 1], cmin, fmin, f0, c0, Pk_c.n, Pl_c.a, Pl_f.a, Pl_c.n
+        )
+        Pk_c.a[q : q + nsc] = sc
+        Pk_f.a[q : q + nsc] = c0[sc]
+        Pk_c.a[q + nsc : q + 2 * nsc] = cmin[sc]
+        Pk_f.a[q + nsc : q + 2 * nsc] = c0[sc]
+        Pk_c.n = Pk_f.n = q + 2 * nsc
+        Pl_c.n = Pl_f.n = r
+        if has_zero:
+            _add_zero_faces(k, self.Pc, self.Pf, st, sc, c0)
+        counts[k - 1] = n_low + nsc
+        counts[k] = n_k_old + nsc
 
     def result(self) -> RawComplex:
         nV = self.X.n
