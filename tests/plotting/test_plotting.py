@@ -40,3 +40,39 @@ def test_landscape_and_norm_plots_return_ax():
     history = [{"epoch": e, "train_loss": 1.0 / (e + 1), "train_acc": 0.5 + 0.1 * e, "test_acc": np.nan} for e in range(4)]
     assert plot_training_curves(history, ax=axes[2], snapshots=[{"reached": True, "epoch": 2, "threshold": 0.7}]) is axes[2]
     plt.close(fig)
+
+
+def test_bad_arguments_name_themselves():
+    from nntopo.landscapes import Landscape
+    from nntopo.polyhedral import polyhedral_complex
+
+    fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match="layer_names must have one entry per layer"):
+        plot_norms_per_layer(np.ones((2, 4)), ax=ax, layer_names=["a", "b"])
+    with pytest.raises(ValueError, match="series_labels must have one entry per series"):
+        plot_norms_per_layer(np.ones((3, 3)), ax=ax, series_labels=["a", "b"])
+    with pytest.raises(ValueError, match="norms"):
+        plot_norms_per_layer(np.ones((2, 2, 2)), ax=ax)
+    with pytest.raises(ValueError, match="norms"):
+        plot_norms_per_layer([1.0, np.nan], ax=ax)
+    with pytest.raises(TypeError, match="norms"):
+        plot_norms_per_layer(["a", "b"], ax=ax)
+    assert len(plot_norms_per_layer([1.0, 2.0, 0.5], ax=ax).lines) == 1  # one series as a 1-D array
+    ls = Landscape.from_diagram(np.array([[0.1, 0.5]]), (0.0, 1.0, 0.1), n_levels=1)
+    with pytest.raises(ValueError, match="n_levels"):
+        plot_landscape(ls, ax=ax, n_levels=0)
+    with pytest.raises(TypeError, match="complex_ must be a PolyhedralComplex"):
+        region_polygons("not a complex")
+    cx3 = polyhedral_complex(MLP([3, 4, 2], seed=0).weights(), box=(-1.0, 1.0))
+    with pytest.raises(ValueError, match="input dimension 2"):
+        plot_complex_2d(cx3, ax=ax)
+    cx = polyhedral_complex(MLP([2, 4, 2], seed=0).weights(), box=(-1.0, 1.0))
+    with pytest.raises(TypeError, match="values"):
+        plot_complex_2d(cx, ax=ax, values=np.array(["a"] * cx.n_regions))
+    with pytest.raises(ValueError, match="edge_width"):
+        plot_complex_2d(cx, ax=ax, edge_width=-1.0)
+    with pytest.raises(ValueError, match="history is empty"):
+        plot_training_curves([], ax=ax)
+    with pytest.raises(TypeError, match="history"):
+        plot_training_curves({"epoch": 0}, ax=ax)
+    plt.close(fig)

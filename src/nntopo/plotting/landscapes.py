@@ -7,6 +7,8 @@ from typing import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 
+from .._validation import check_array, check_int
+
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     if ax is None:
@@ -17,7 +19,12 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
 
 
 def plot_landscape(landscape, ax: Axes | None = None, n_levels: int | None = None, **line_kw) -> Axes:
-    """Plot levels lambda_1..lambda_k of a grid :class:`~nntopo.landscapes.Landscape` against t."""
+    """Plot levels lambda_1..lambda_k of a grid :class:`~nntopo.landscapes.Landscape` against t.
+
+    ``n_levels`` (int >= 1) pads or cuts to that many levels; None plots the stored ones.
+    """
+    if n_levels is not None:
+        n_levels = check_int(n_levels, "n_levels", minimum=1)
     ax = _axes(ax, (4, 3))
     values = landscape.values if n_levels is None else landscape.padded(n_levels)
     t = landscape.t
@@ -36,12 +43,24 @@ def plot_norms_per_layer(
 ) -> Axes:
     """Plot landscape norms ("topological complexity") per layer, one line per series.
 
-    ``norms`` has shape (n_series, n_layers), e.g. one row per training threshold.
+    ``norms`` has shape (n_series, n_layers), e.g. one row per training threshold, or
+    (n_layers,) for one series; ``layer_names`` has n_layers entries and
+    ``series_labels`` n_series.
     """
+    import matplotlib
+
+    norms = check_array(norms, "norms")
+    if norms.ndim not in (1, 2):
+        raise ValueError(f"norms must have shape (n_series, n_layers) or (n_layers,), got {norms.shape}")
+    norms = np.atleast_2d(norms)
+    n_series, n_layers = norms.shape
+    if layer_names is not None and len(layer_names) != n_layers:
+        raise ValueError(f"layer_names must have one entry per layer ({n_layers}), got {len(layer_names)}")
+    if series_labels is not None and len(series_labels) != n_series:
+        raise ValueError(f"series_labels must have one entry per series ({n_series}), got {len(series_labels)}")
     ax = _axes(ax, (6, 3.5))
-    norms = np.atleast_2d(np.asarray(norms, dtype=float))
     x = np.arange(norms.shape[1])
-    colors = __import__("matplotlib").colormaps["viridis"](np.linspace(0, 0.9, norms.shape[0]))
+    colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, norms.shape[0]))
     for i, row in enumerate(norms):
         label = None if series_labels is None else series_labels[i]
         ax.plot(x, row, "o-", color=colors[i], ms=3, label=label)

@@ -14,6 +14,10 @@ def plot_training_curves(history: Sequence[dict], ax: Axes | None = None, snapsh
     ``history`` is :attr:`nntopo.nets.TrainResult.history`; reached ``snapshots`` rows are
     marked with dotted vertical lines labelled by their threshold.
     """
+    if isinstance(history, (str, bytes, dict)) or not hasattr(history, "__len__"):
+        raise TypeError(f"history must be a list of epoch records (dicts), got {type(history).__name__}")
+    if len(history) == 0:
+        raise ValueError("history is empty; it needs at least the epoch-0 record")
     if ax is None:
         import matplotlib.pyplot as plt
 
