@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 DEMO_OUT ?= nntopo-demo
 
-.PHONY: demo test test-slow bench clean
+.PHONY: demo test test-slow clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
