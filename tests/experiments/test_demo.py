@@ -258,3 +258,12 @@ def test_toml_config(tmp_path):
         assert str(path) in str(info.value)
     with pytest.raises(FileNotFoundError, match="missing.toml"):
         load_demo_config(tmp_path / "missing.toml")
+
+
+def test_folder_from_before_config_json_is_judged_by_its_summary(old_run):
+    out, before = old_run
+    (out / CONFIG_NAME).unlink()
+    with pytest.raises(FileExistsError, match="different config"):
+        run_demo(out, replace(TINY, seed=1))
+    run_demo(out, TINY)
+    assert (out / CONFIG_NAME).exists() and _leftovers(out) == []

@@ -191,9 +191,14 @@ def _resolve_target(out_dir: object) -> Path:
 
 
 def _stored_config(folder: Path) -> DemoConfig | None:
-    """The config recorded in ``folder``, or None if it has no readable demo config."""
+    """The config recorded in ``folder``, or None if it has no readable demo config.
+
+    Folders written before ``config.json`` existed recorded the config only in
+    ``summary.json``; that one is read when there is no ``config.json``.
+    """
+    source = CONFIG_NAME if os.path.lexists(folder / CONFIG_NAME) else "summary.json"
     try:
-        payload = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
+        payload = json.loads((folder / source).read_text(encoding="utf-8"))
         return DemoConfig.from_dict(payload["config"])
     except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
         return None
@@ -228,7 +233,7 @@ def _check_target(target: Path, config: DemoConfig) -> None:
     stored = _stored_config(target)
     if stored is None:
         raise FileExistsError(
-            f"out_dir {target} is not empty and holds no demo run ({CONFIG_NAME} missing or unreadable); "
+            f"out_dir {target} is not empty and holds no demo run (no readable {CONFIG_NAME}); "
             "the demo only replaces its own output folders: choose a new or empty folder"
         )
     if stored != config:
