@@ -100,35 +100,61 @@ class _Grow:
 
 
 @numba.njit(cache=True)
-def _status_vertices_edges(z, nV, thr, srow, E, nE):  # pragma: no cover - compiled
-    """Status bits of the vertices (also written as signs into ``srow``) and of the edges.
+def _vertex_status(z, nV, thr_hi, lip, beta, scale, kappa, tol, P, G, M, srow):  # pragma: no cover - compiled
+    """Status bits of the vertices for one neuron, and the vertices whose sign is uncertain.
 
-    Returns ``(st_v, st_e, n_pos, n_neg, n_zero, split_edges)``; ``st_e`` and the split
-    list are empty when the hyperplane misses the box's interior (nothing splits).
+    ``z`` holds the neuron's computed values, ``thr_hi`` a bound on every vertex's
+    threshold (one comparison settles almost every vertex); otherwise the vertex's own
+    threshold ``kappa (lip P[v] + beta G[v]) + tol min(scale, lip M[v] + beta)`` is used.
+    Settled vertices get 1 (+ side) or 2 (- side) and their sign in ``srow``; uncertain
+    ones get 4 and 0 in ``srow`` until the caller resolves them.
+    Returns ``(st_v, n_pos, n_neg, uncertain)``.
     """
     st_v = np.empty(nV, np.uint8)
     npos = 0
     nneg = 0
+    nunc = 0
     for v in range(nV):
         x = z[v]
-        if x > thr:
-            st_v[v] = 1
+        if x > thr_hi:
+            s = 1
+        elif x < -thr_hi:
+            s = 2
+        else:
+            thr = kappa * (lip * P[v] + beta * G[v]) + tol * min(scale, lip * M[v] + beta)
+            if x > thr:
+                s = 1
+            elif x < -thr:
+                s = 2
+            else:
+                s = 4
+        st_v[v] = s
+        if s == 1:
             srow[v] = 1
             npos += 1
-        elif x < -thr:
-            st_v[v] = 2
+        elif s == 2:
             srow[v] = -1
             nneg += 1
         else:
-            st_v[v] = 0
             srow[v] = 0
-    nzero = nV - npos - nneg
-    if npos == 0 or nneg == 0:
-        return st_v, np.empty(0, np.uint8), npos, nneg, nzero, np.empty(0, np.int64)
+            nunc += 1
+    unc = np.empty(nunc, np.int64)
+    i = 0
+    if nunc:
+        for v in range(nV):
+            if st_v[v] == 4:
+                unc[i] = v
+                i += 1
+    return st_v, npos, nneg, unc
+
+
+@numba.njit(cache=True)
+def _edge_status(st_v, E, nE):  # pragma: no cover - compiled
+    """Status of the edges (OR of their ends' bits) and the list of split edges."""
     st_e = np.empty(nE, np.uint8)
     for e in range(nE):
         st_e[e] = st_v[E[e, 0]] | st_v[E[e, 1]]
-    return st_v, st_e, npos, nneg, nzero, _split_cells(st_e)
+    return st_e, _split_cells(st_e)
 
 
 @numba.njit(cache=True)
@@ -255,28 +281,44 @@ def _split_pairs(inc_c, inc_f, m, st_c, st_f, cmin, fmin, f0, c0, q, low_c, low_
 
 
 @numba.njit(cache=True)
-def _new_vertices(X, Zt, nV, a, b, z, j, st_v):  # pragma: no cover - compiled
-    """Coordinates and layer values of the vertices on split edges ``(a[i], b[i])``, by
-    linear interpolation of the cutting neuron's values ``z``. Returns the + and - ends."""
+def _new_vertices(X, Zt, nV, a, b, z, j, st_v, P, G, M, fresh):  # pragma: no cover - compiled
+    """Coordinates, layer values and error bounds of the vertices on split edges
+    ``(a[i], b[i])``, by linear interpolation of the cutting neuron's values ``z``.
+
+    A new vertex ``v = u + t (w - u)`` inherits the bounds of its ends in the same
+    proportions, plus the rounding of the interpolation; its magnitude ``M`` is the larger
+    of theirs (the size its values were computed from). Returns the + and - ends, and the
+    largest ``P`` and ``G`` among the new vertices.
+    """
     ns = a.shape[0]
     d = X.shape[1]
     nl = Zt.shape[0]
+    u = 2.0**-53
     t = np.empty(ns)
     p_end = np.empty(ns, np.int64)
     q_end = np.empty(ns, np.int64)
+    pmax = 0.0
+    gmax = 0.0
     for i in range(ns):
-        u = a[i]
+        p = a[i]
         w = b[i]
-        t[i] = z[u] / (z[u] - z[w])
+        tt = z[p] / (z[p] - z[w])
+        t[i] = tt
         v = nV + i
         for c in range(d):
-            X[v, c] = X[u, c] + t[i] * (X[w, c] - X[u, c])
-        if st_v[u] == 1:
-            p_end[i] = u
+            X[v, c] = X[p, c] + tt * (X[w, c] - X[p, c])
+        M[v] = max(M[p], M[w])
+        P[v] = (1.0 - tt) * P[p] + tt * P[w] + 4.0 * u * M[v]
+        G[v] = (1.0 - tt) * G[p] + tt * G[w] + 4.0 * u
+        fresh[v] = 0
+        pmax = max(pmax, P[v])
+        gmax = max(gmax, G[v])
+        if st_v[p] == 1:
+            p_end[i] = p
             q_end[i] = w
         else:
             p_end[i] = w
-            q_end[i] = u
+            q_end[i] = p
     for r in range(nl):  # row by row: contiguous writes
         row = Zt[r]
         for i in range(ns):
@@ -284,7 +326,54 @@ def _new_vertices(X, Zt, nV, a, b, z, j, st_v):  # pragma: no cover - compiled
             row[nV + i] = zu + t[i] * (row[b[i]] - zu)
     for i in range(ns):
         Zt[j, nV + i] = 0.0
-    return p_end, q_end
+    return p_end, q_end, pmax, gmax
+
+
+@numba.njit(cache=True)
+def _sign_rows(ST, targets, n_box, parent_a, parent_b, born, g):  # pragma: no cover - compiled
+    """Sign vectors of the vertices ``targets`` over neurons ``0..g-1``, shape (n, g).
+
+    As in :func:`_assemble_vertex_signs`, but during the construction and only for a few
+    vertices: their ancestors (parents, parents' parents...) are collected, then rows are
+    built in index order (a parent is older than its child).
+    """
+    top = 0
+    for v in targets:
+        top = max(top, v + 1)
+    mark = np.zeros(top, np.uint8)
+    stack = [v for v in targets]
+    anc = []
+    while len(stack):
+        v = stack.pop()
+        if mark[v]:
+            continue
+        mark[v] = 1
+        anc.append(v)
+        if v >= n_box:
+            stack.append(parent_a[v - n_box])
+            stack.append(parent_b[v - n_box])
+    order = np.sort(np.array(anc, dtype=np.int64))
+    row_of = np.full(top, -1, np.int64)
+    rows = np.zeros((order.shape[0], g), np.int8)
+    for i in range(order.shape[0]):
+        v = order[i]
+        row_of[v] = i
+        first = 0
+        if v >= n_box:
+            ra = row_of[parent_a[v - n_box]]
+            rb = row_of[parent_b[v - n_box]]
+            first = born[v - n_box]
+            for jj in range(first):
+                s = rows[ra, jj] + rows[rb, jj]
+                rows[i, jj] = 1 if s > 0 else (-1 if s < 0 else 0)
+            rows[i, first] = 0
+            first += 1
+        for jj in range(first, g):
+            rows[i, jj] = ST[jj, v]
+    out = np.empty((targets.shape[0], g), np.int8)
+    for i in range(targets.shape[0]):
+        out[i] = rows[row_of[targets[i]]]
+    return out
 
 
 @numba.njit(cache=True)
@@ -334,6 +423,37 @@ def _signs_from_vertices(indptr, indices, S):  # pragma: no cover - compiled
     return out
 
 
+@numba.njit(cache=True)
+def _first_sign_mismatch(z, R, a, lip, c):  # pragma: no cover - compiled
+    """First entry ``(i, n)`` where ``z`` is certainly nonzero (``|z| > a[i] lip[n] + c[n]``)
+    with a sign other than ``R[i, n]``; ``(-1, -1)`` if none."""
+    m, n = z.shape
+    for i in range(m):
+        ai = a[i]
+        for k in range(n):
+            x = z[i, k]
+            band = ai * lip[k] + c[k]
+            if x > band:
+                if R[i, k] != 1:
+                    return i, k
+            elif x < -band:
+                if R[i, k] != -1:
+                    return i, k
+    return -1, -1
+
+
+@numba.njit(cache=True)
+def _count_zeros(S):  # pragma: no cover - compiled
+    """Number of zeros in each row of an int8 matrix."""
+    out = np.zeros(S.shape[0], np.int64)
+    for i in range(S.shape[0]):
+        c = 0
+        for k in range(S.shape[1]):
+            c += S[i, k] == 0
+        out[i] = c
+    return out
+
+
 # --------------------------------------------------------------------------- the box
 
 
@@ -373,49 +493,159 @@ def box_complex(lo: np.ndarray, hi: np.ndarray):
     return X, E, pairs, counts
 
 
+# --------------------------------------------------------------------------- scaling
+
+_U = 2.0**-53  # unit roundoff of float64
+_KAPPA = 4.0  # safety factor on the rounding-error bounds
+
+
+def normalize_network(weights, lo: np.ndarray, hi: np.ndarray) -> tuple[list, int]:
+    """Sign-equivalent hidden layers in normalised units: ``(hidden, e_in)``.
+
+    The input is measured in units of ``2**e_in`` (``y = x / 2**e_in``, so the box lies in
+    ``[-1, 1]^d``), and each hidden neuron ``n`` is divided by a power of two ``2**e_n``
+    that brings its largest coefficient into ``[0.5, 1)`` (the next layer's column ``n`` is
+    multiplied by it). ReLU is positively homogeneous, so no sign changes; with powers of
+    two every product and sum of the forward pass is the original's times a power of two,
+    so floating point gives the same signs too, without overflow (only coefficients below
+    ``2**-1074`` of their row's largest are lost). Exponents are added as integers and
+    applied once, so huge weights (1e160) never meet. The output layer is not needed.
+    """
+    d = lo.shape[0]
+    e_in = int(np.frexp(max(float(np.abs(lo).max()), float(np.abs(hi).max())))[1])
+    shift = np.full(d, e_in, dtype=np.int64)
+    none = np.iinfo(np.int64).min
+    out = []
+    for W, b in weights[:-1]:
+        MW, EW = np.frexp(W)
+        EW = EW.astype(np.int64) + shift[None, :]
+        Mb, Eb = np.frexp(b)
+        Eb = Eb.astype(np.int64)
+        top = np.maximum(
+            np.where(MW != 0, EW, none).max(axis=1, initial=none), np.where(Mb != 0, Eb, none)
+        )
+        top = np.where(top == none, 0, top)  # a zero row with zero bias stays as it is
+        Wn = np.ldexp(MW, np.maximum(EW - top[:, None], -1100))
+        bn = np.ldexp(Mb, np.maximum(Eb - top, -1100))
+        out.append((Wn, bn))
+        shift = top
+    return out, e_in
+
+
+def error_constants(hidden, d: int) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
+    """Per hidden layer ``(lip, beta, gamma, gamma_cum)`` for the rounding-error bounds.
+
+    ``lip[n]`` bounds the slope of neuron n's pre-activation (input coordinates, infinity
+    norm), ``beta[n]`` its terms at the origin: ``|W| ... |W| 1`` and the same chain with
+    the biases, so ``|W_n| |h(x)| + |b_n| <= lip[n] |x| + beta[n]`` anywhere. ``gamma`` is
+    the relative rounding bound of one layer's dot products (``k u / (1 - k u)`` for ``k``
+    terms), ``gamma_cum`` its sum over the layers up to this one.
+    """
+    lip = np.ones(d)
+    beta = np.zeros(d)
+    cum = 0.0
+    out = []
+    for W, b in hidden:
+        A = np.abs(W)
+        lip = A @ lip
+        beta = A @ beta + np.abs(b)
+        k = W.shape[1] + 1
+        gamma = k * _U / (1.0 - k * _U)
+        cum += gamma
+        out.append((lip, beta, gamma, cum))
+    return out
+
+
+def forward(hidden, y: np.ndarray, n_layers: int | None = None):
+    """Pre-activations of the first ``n_layers`` hidden layers at normalised points
+    ``y (n, d)``: a list of (n, n_l) arrays."""
+    h = y
+    out = []
+    for W, b in hidden[: len(hidden) if n_layers is None else n_layers]:
+        z = h @ W.T + b
+        out.append(z)
+        h = np.maximum(z, 0.0)
+    return out
+
+
 # --------------------------------------------------------------------------- builder
 
 
 @dataclass
 class RawComplex:
-    """What the construction returns (see :class:`PolyhedralComplex` for the meaning)."""
+    """What the construction returns (see :class:`PolyhedralComplex` for the meaning).
+
+    ``vertex_error`` bounds how far each computed vertex may lie from the exact one
+    (infinity norm, input units, rounding only) and ``vertex_scale`` the size of the
+    coordinates its values were computed from; None when unknown (a complex read from a
+    file).
+    """
 
     vertices: np.ndarray  # (n0, d) float64
     vertex_signs: np.ndarray  # (n0, N) int8
     edges: np.ndarray  # (n1, 2) int64
     pairs: dict  # k -> (cells int64, facets int64), 2 <= k <= d
     counts: list  # [n0, ..., nd]
+    vertex_error: np.ndarray | None = None  # (n0,) float64
+    vertex_scale: np.ndarray | None = None  # (n0,) float64
 
 
 def build(weights, lo: np.ndarray, hi: np.ndarray, tol: float) -> RawComplex:
-    """Run the cuts of all hidden neurons, layer by layer, neuron by neuron."""
-    st = _State(weights, lo, hi)
+    """Run the cuts of all hidden neurons, layer by layer, neuron by neuron.
+
+    ``weights`` and the box are the caller's; the construction runs on the normalised
+    network (:func:`normalize_network`) and the result is in input units.
+    """
+    hidden, e_in = normalize_network(weights, lo, hi)
+    st = _State(hidden, np.ldexp(lo, -e_in), np.ldexp(hi, -e_in), tol)
     g = 0  # global index of the neuron being cut
-    for layer in range(len(st.hidden)):
+    for layer in range(len(hidden)):
         st.start_layer(layer)
-        for j in range(st.hidden[layer][0].shape[0]):
-            st.cut(j, g, tol)
+        for j in range(hidden[layer][0].shape[0]):
+            st.cut(j, g)
             g += 1
         logger.debug("polyhedral: after hidden layer %d, f-vector %s", layer + 1, st.counts)
-    return st.result()
+    if st.n_resolved:
+        logger.debug("polyhedral: %d uncertain vertex signs resolved at refined vertices", st.n_resolved)
+    return st.result(e_in)
 
 
 class _State:
     """The complex under construction (see the module docstring)."""
 
-    def __init__(self, weights, lo: np.ndarray, hi: np.ndarray) -> None:
+    def __init__(self, hidden, lo: np.ndarray, hi: np.ndarray, tol: float) -> None:
         self.d = d = lo.shape[0]
-        self.hidden = weights[:-1]
-        self.N = sum(W.shape[0] for W, _ in self.hidden)
+        self.hidden = hidden
+        self.lo, self.hi, self.tol = lo, hi, tol
+        self.consts = error_constants(hidden, d)
+        # Per global neuron: lip, beta, gamma_cum (for the bounds of any neuron at a vertex).
+        self.all_consts = tuple(
+            np.concatenate([c[i] if i < 2 else np.full(c[0].shape[0], c[3]) for c in self.consts])
+            if self.consts
+            else np.zeros(0)
+            for i in range(3)
+        )
+        self.N = sum(W.shape[0] for W, _ in hidden)
+        self.first = np.cumsum([0] + [W.shape[0] for W, _ in hidden])  # global index of each layer's neuron 0
         X0, E0, P0, counts = box_complex(lo, hi)
-        self.n_box = X0.shape[0]
-        self.X = _Grow(X0.copy(), X0.shape[0])
+        n0 = self.n_box = X0.shape[0]
+        self.X = _Grow(X0.copy(), n0)
+        # Error bounds per vertex (module docstring): position P, relative rounding G,
+        # magnitude M of the coordinates behind its values; fresh = computed from its
+        # defining constraints rather than interpolated. Box corners are exact.
+        self.P = _Grow(np.zeros(n0), n0)
+        self.G = _Grow(np.zeros(n0), n0)
+        self.M = _Grow(np.abs(X0).max(axis=1), n0)
+        self.fresh = _Grow(np.ones(n0, np.uint8), n0)
+        self.pmax = 0.0
+        self.gmax = 0.0
+        self.n_resolved = 0
         self.E = _Grow(E0.copy(), E0.shape[0])
         self.Pc = {k: _Grow(P0[k][0].copy(), P0[k][0].shape[0]) for k in range(2, d + 1)}
         self.Pf = {k: _Grow(P0[k][1].copy(), P0[k][1].shape[0]) for k in range(2, d + 1)}
         self.counts = list(counts)
         # Per-neuron sign rows (N, vertex capacity); rows are contiguous for the cut.
-        self.ST = np.zeros((self.N, max(64, 4 * X0.shape[0])), np.int8)
+        self.ST = np.zeros((self.N, max(64, 4 * n0)), np.int8)
         # Parents and birth neuron of every non-box vertex.
         self.pa = _Grow(np.empty(64, INT), 0)
         self.pb = _Grow(np.empty(64, INT), 0)
@@ -424,19 +654,21 @@ class _State:
         # never cleared).
         self.mmap = {k: _Grow(np.empty(64, INT), 0) for k in range(1, d + 1)}
         self.zmap = {k: _Grow(np.empty(64, INT), 0) for k in range(1, d + 1)}
-        width = max((W.shape[0] for W, _ in self.hidden), default=0)
+        width = max((W.shape[0] for W, _ in hidden), default=0)
         self.Zbuf = np.empty((width, self.ST.shape[1]))
         self.Zt = self.Zbuf[:0]
+        self.layer = -1
 
     def start_layer(self, layer: int) -> None:
         """Values of all of this layer's neurons at all current vertices, (n_l, capacity).
 
         Layer 0 is a matrix product with the coordinates. A later layer uses the previous
-        layer's values at the vertices: they are exact there (each vertex lies in the
-        closure of cells where that layer is affine, and the pre-activation is continuous),
-        so ReLU of them followed by the next Linear is the forward pass. One buffer serves
-        all layers, overwritten column block by column block (fresh memory is slow to
-        touch, and this is the largest array).
+        layer's values at the vertices: they are exact there up to rounding (each vertex
+        lies in the closure of cells where that layer is affine, and the pre-activation is
+        continuous), so ReLU of them followed by the next Linear is the forward pass. One
+        buffer serves all layers, overwritten column block by column block (fresh memory
+        is slow to touch, and this is the largest array). The products round once more:
+        every vertex's relative bound ``G`` grows by this layer's ``gamma``.
         """
         W, b = self.hidden[layer]
         n_l = W.shape[0]
@@ -456,16 +688,24 @@ class _State:
                 blk = np.maximum(buf[:n_prev, c0:c1], 0.0)
                 buf[:n_l, c0:c1] = W @ blk + b[:, None]
         self.Zt = buf[:n_l]
-        # Scale of each neuron: a bound on the size of the terms |W h| + |b| it sums over
-        # the box (h is affine on the cells of earlier layers, so its extremes are at the
-        # current vertices). Rounding errors are relative to this, not to |z|, which may be
-        # nothing but rounding (a neuron vanishing identically on part of the box).
+        self.layer = layer
+        # Size of the terms |W_n| |h| + |b_n| each neuron sums, at most, over the box (h is
+        # affine on the cells of earlier layers, so its extremes are at the current
+        # vertices): a cap on the tolerance band of vertices whose own size is unknown.
         self.scale = np.abs(W) @ hmax + np.abs(b)
+        self.lip, self.beta, gamma, _ = self.consts[layer]
+        G, P = self.G.view, self.P.view
+        G += gamma
+        P += gamma * self.M.view
+        self.pmax = float(P.max())
+        self.gmax = float(G.max())
 
     def _reserve_vertices(self, extra: int) -> None:
         n = self.X.n
         need = n + extra
         self.X.reserve(extra)
+        for arr in (self.P, self.G, self.M, self.fresh):
+            arr.reserve(extra)
         if need > self.ST.shape[1]:
             cap = max(need, 2 * self.ST.shape[1])
             ST = np.zeros((self.N, cap), np.int8)
@@ -487,7 +727,7 @@ class _State:
         z.n = max(z.n, n)
         return m.a, z.a
 
-    def cut(self, j: int, g: int, tol: float) -> None:
+    def cut(self, j: int, g: int) -> None:
         """Cut the complex by neuron ``j`` of the current layer (global index ``g``).
 
         Steps: the status of every cell (which side of the hyperplane it lies on); the
@@ -495,7 +735,7 @@ class _State:
         the split edges (k = 1: new vertices and edges); the cut edges ``C0`` of the split
         polygons; the split k-cells for k >= 3, upwards.
         """
-        cells = self._status(j, g, tol)
+        cells = self._status(j, g)
         if cells is None:
             return  # the hyperplane misses the interior of the box: nothing splits
         st, split, nsplit_pairs, has_zero = cells
@@ -514,24 +754,33 @@ class _State:
         for k in range(3, self.d + 1):
             self._split_cells(k, st, split[k], nsplit_pairs[k], has_zero)
 
-    def _status(self, j: int, g: int, tol: float):
+    def _status(self, j: int, g: int):
         """Side of the hyperplane of every cell: ``(st, split, nsplit_pairs, has_zero)``, or
         None when no cell is split.
 
         ``st[k]`` holds the status bits of the k-cells (1: a vertex on the + side, 2: one on
         the - side, 3: split), ``split[k]`` the split k-cells (``split[0]`` unused),
         ``nsplit_pairs[k]`` (k >= 3) the number of (split cell, split facet) pairs. Vertex
-        signs for neuron ``g`` are written to ``ST[g]``. A split k-cell with a facet inside
-        the hyperplane is impossible for a convex cell: :class:`DegenerateCutError`, raised
-        before anything changes.
+        signs for neuron ``g`` are written to ``ST[g]``; those the filter leaves uncertain
+        are decided by :meth:`_resolve`. A split k-cell with a facet inside the hyperplane
+        is impossible for a convex cell: :class:`DegenerateCutError`, raised before
+        anything changes.
         """
         counts = self.counts
         nV = self.X.n
-        st_v, st_e, npos, nneg, nzero, se = _status_vertices_edges(
-            self.Zt[j, :nV], nV, tol * float(self.scale[j]), self.ST[g], self.E.a, counts[1]
-        )
+        lip, beta, scale = float(self.lip[j]), float(self.beta[j]), float(self.scale[j])
+        thr_hi = _KAPPA * (lip * self.pmax + beta * self.gmax) + self.tol * scale
+        st_v, npos, nneg, unc = _vertex_status(
+            self.Zt[j, :nV], nV, thr_hi, lip, beta, scale, _KAPPA, self.tol,
+            self.P.a, self.G.a, self.M.a, self.ST[g],
+        )  # fmt: skip
+        if unc.size:
+            dpos, dneg = self._resolve(j, g, unc, st_v)
+            npos += dpos
+            nneg += dneg
         if npos == 0 or nneg == 0:
             return None
+        st_e, se = _edge_status(st_v, self.E.a, counts[1])
         st = [st_v, st_e]
         split = [None, se]
         for k in range(2, self.d + 1):
@@ -544,7 +793,110 @@ class _State:
             if bad:
                 raise DegenerateCutError(f"neuron {g}: a split {k}-cell has a facet inside the hyperplane")
             nsplit_pairs[k] = n
-        return st, split, nsplit_pairs, nzero > 0
+        return st, split, nsplit_pairs, nV - npos - nneg > 0
+
+    # ------------------------------------------------------------ uncertain signs
+
+    def _resolve(self, j: int, g: int, unc: np.ndarray, st_v: np.ndarray) -> tuple[int, int]:
+        """Decide the sign of neuron ``j`` at the vertices ``unc``, which the filter left
+        uncertain: each interpolated one is first recomputed from its defining constraints
+        (:meth:`_refine`), then the sign is kept where ``|z|`` exceeds its now local error
+        bound plus ``tol`` times ``|W_j| |h| + |b_j|`` at the vertex, and is 0 otherwise.
+        Writes ``st_v`` and ``ST[g]``; returns the numbers of + and - vertices."""
+        stale = unc[self.fresh.a[unc] == 0]
+        if stale.size:
+            rows = _sign_rows(self.ST, stale, self.n_box, self.pa.a, self.pb.a, self.born.a, g)
+            for v, row in zip(stale.tolist(), rows):
+                self._refine(v, row)
+        layer = self.layer
+        Y = self.X.a[unc]
+        h = Y if layer == 0 else np.maximum(forward(self.hidden, Y, layer)[-1], 0.0)
+        W, b = self.hidden[layer]
+        T = np.abs(h) @ np.abs(W[j]) + abs(b[j])
+        z = self.Zt[j, unc]
+        thr = _KAPPA * (self.lip[j] * self.P.a[unc] + self.beta[j] * self.G.a[unc]) + self.tol * T
+        pos = z > thr
+        neg = z < -thr
+        st_v[unc] = np.where(pos, 1, np.where(neg, 2, 0))
+        self.ST[g, unc] = pos.astype(np.int8) - neg.astype(np.int8)
+        self.n_resolved += unc.size
+        return int(pos.sum()), int(neg.sum())
+
+    def _pattern_forward(self, x: np.ndarray, row: np.ndarray, zero_on: bool):
+        """Pre-activations and their gradients (N_so_far, d) at ``x`` up to the current
+        layer, with the earlier layers' ReLUs fixed by the sign vector ``row`` (zeros taken
+        as on if ``zero_on``, else off): the affine maps of one cell around the vertex."""
+        h = x
+        J = np.eye(self.d)
+        zs, Js = [], []
+        for layer in range(self.layer + 1):
+            W, b = self.hidden[layer]
+            z = W @ h + b
+            Jz = W @ J
+            zs.append(z)
+            Js.append(Jz)
+            if layer < self.layer:
+                s = row[self.first[layer] : self.first[layer + 1]]
+                on = s >= 0 if zero_on else s > 0
+                h = np.where(on, z, 0.0)
+                J = Jz * on[:, None]
+        return np.concatenate(zs), np.concatenate(Js)
+
+    def _refine(self, v: int, row: np.ndarray) -> None:
+        """Recompute vertex ``v`` from its defining constraints, so that its error bound is
+        relative to its own size instead of the size of the vertices it was interpolated
+        from (a vertex near the origin of a box of side 1e10 inherits errors of 1e-6).
+
+        The vertex is the point where the neurons that vanish on it (zeros of its sign
+        vector ``row``) vanish and the box coordinates it lies on hold. On a cell around
+        it every neuron is affine, with the earlier ReLUs fixed by ``row``; a zero of
+        ``row`` may be taken as on or off (its value at the vertex is 0 either way), and
+        both systems are stacked, since one alone may be rank-deficient. Newton steps on
+        this affine system (least squares on the free coordinates) converge in one step up
+        to rounding; the distance to the exact vertex is then bounded by ``|A^+|`` times
+        the residual and its rounding bound. If the system does not fix the vertex (rank
+        below the number of free coordinates) the vertex keeps its interpolated position
+        and bounds.
+        """
+        X = self.X.a
+        x = X[v].copy()
+        free = (x != self.lo) & (x != self.hi)
+        lip_all, beta_all, gcum_all = self.all_consts
+        delta = 0.0
+        if free.any():
+            zero = np.flatnonzero(row == 0)
+            if zero.size == 0:
+                self.fresh.a[v] = 1
+                return
+            lipz, betaz, gz = np.tile(lip_all[zero], 2), np.tile(beta_all[zero], 2), np.tile(gcum_all[zero], 2)
+            for it in range(4):
+                zA, JA = self._pattern_forward(x, row, True)
+                zB, JB = self._pattern_forward(x, row, False)
+                F = np.concatenate([zA[zero], zB[zero]])
+                A = np.concatenate([JA[zero][:, free], JB[zero][:, free]])
+                e = _KAPPA * gz * (lipz * np.abs(x).max() + betaz)
+                if it == 3 or (it > 0 and np.all(np.abs(F) <= e)):
+                    break
+                x[free] -= np.linalg.lstsq(A, F, rcond=None)[0]
+            Uu, s, Vt = np.linalg.svd(A, full_matrices=False)
+            if s.size < free.sum() or s[-1] <= s[0] * A.shape[0] * _U:
+                logger.debug("polyhedral: vertex %d is not fixed by its constraints; kept as interpolated", v)
+                self.fresh.a[v] = 1
+                return
+            pinv = (Vt.T / s) @ Uu.T
+            delta = float((np.abs(pinv) @ (np.abs(F) + e)).max())
+        mag = float(np.abs(x).max())
+        gcum = self.consts[self.layer][3]
+        X[v] = x
+        self.Zt[:, v] = forward(self.hidden, x[None, :], self.layer + 1)[-1][0]
+        self.P.a[v] = delta + 2 * _U * mag + gcum * mag
+        self.G.a[v] = gcum
+        self.M.a[v] = mag
+        self.fresh.a[v] = 1
+        self.pmax = max(self.pmax, float(self.P.a[v]))
+        self.gmax = max(self.gmax, gcum)
+
+    # ------------------------------------------------------------ splitting
 
     def _split_polygons(self, g: int, st, sc: np.ndarray, has_zero: bool, first_cut_edge: int) -> np.ndarray:
         """k = 2: deal the edges of each split polygon ``C`` to ``C+``/``C-``, give ``C0`` (a
@@ -582,8 +934,14 @@ class _State:
         a = E[se, 0]
         b = E[se, 1]
         self._reserve_vertices(ns)
-        p_end, q_end = _new_vertices(self.X.a, self.Zt, nV, a, b, self.Zt[j, :nV], j, st_v)
-        self.X.n = nV + ns
+        p_end, q_end, pmax, gmax = _new_vertices(
+            self.X.a, self.Zt, nV, a, b, self.Zt[j, :nV], j, st_v,
+            self.P.a, self.G.a, self.M.a, self.fresh.a,
+        )  # fmt: skip
+        for arr in (self.X, self.P, self.G, self.M, self.fresh):
+            arr.n = nV + ns
+        self.pmax = max(self.pmax, pmax)
+        self.gmax = max(self.gmax, gmax)
         for arr, val in ((self.pa, a), (self.pb, b), (self.born, np.full(ns, g, INT))):
             arr.reserve(ns)
             arr.a[arr.n : arr.n + ns] = val
@@ -639,16 +997,19 @@ class _State:
         counts[k - 1] = n_low + nsc
         counts[k] = n_k_old + nsc
 
-    def result(self) -> RawComplex:
+    def result(self, e_in: int) -> RawComplex:
+        """The complex in input units (coordinates and bounds times ``2**e_in``)."""
         nV = self.X.n
         S = _assemble_vertex_signs(self.ST, nV, self.n_box, self.pa.a, self.pb.a, self.born.a)
         d = self.d
         return RawComplex(
-            vertices=self.X.view.copy(),
+            vertices=np.ldexp(self.X.view, e_in),
             vertex_signs=S,
             edges=self.E.view.copy(),
             pairs={k: (self.Pc[k].view.copy(), self.Pf[k].view.copy()) for k in range(2, d + 1)},
             counts=list(self.counts),
+            vertex_error=np.ldexp(self.P.view, e_in),
+            vertex_scale=np.ldexp(self.M.view, e_in),
         )
 
 

@@ -1,4 +1,17 @@
-"""The exact polyhedral complex of a ReLU network on a box, and the function that builds it."""
+"""The exact polyhedral complex of a ReLU network on a box, and the function that builds it.
+
+Scale: the construction and every query here run on a sign-equivalent copy of the network
+rescaled by powers of two (input coordinates and each hidden neuron, see
+:func:`._subdivision.normalize_network`), so weights and boxes of any size give the same
+signs as the network itself, without overflow. Results are reported in the caller's
+units: vertices and interior points in input units, ``weights`` as given.
+
+Tolerance: a neuron's value at a vertex or a point counts as 0 when ``|z| <= tol * T +
+(its rounding-error bound)``, with ``T = |W_n| |h| + |b_n|`` the size of the terms the
+pre-activation sums *there* (``h`` the previous layer's output at that point), not over
+the whole box; see the module docstring of ``_subdivision`` for how the construction keeps
+that promise at vertices far smaller than the box.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +22,28 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._subdivision import DegenerateCutError, RawComplex, _signs_from_vertices, build
+from ._subdivision import (
+    _KAPPA,
+    DegenerateCutError,
+    RawComplex,
+    _count_zeros,
+    _first_sign_mismatch,
+    _signs_from_vertices,
+    build,
+    error_constants,
+    normalize_network,
+)
 from ._weights import as_weights, validate_box
 
-__all__ = ["PolyhedralComplex", "polyhedral_complex", "DegenerateCutError"]
+__all__ = ["PolyhedralComplex", "polyhedral_complex", "DegenerateCutError", "ComplexCheckError"]
 
 logger = logging.getLogger("nntopo")
 
 _FORMAT = 1
+
+
+class ComplexCheckError(RuntimeError):
+    """:meth:`PolyhedralComplex.check` found the complex invalid (the message says where)."""
 
 
 class PolyhedralComplex:
@@ -33,14 +60,15 @@ class PolyhedralComplex:
     (Z/2 CSR ``(f_{k-1}, f_k)``), :meth:`signs`, :attr:`edges`, :meth:`cell_vertices`,
     :attr:`interior_points`, :attr:`activation_patterns`, :meth:`region_of`,
     :meth:`region_adjacency`,
-    :meth:`save`/:meth:`load`, :meth:`check`.
+    :meth:`save`/:meth:`load`, :meth:`check`, :meth:`point_signs`.
 
     Attributes
     ----------
     vertices : (f0, d) float64 — vertex coordinates, input units.
     lo, hi : (d,) float64 — the box.
     weights : list of (W (out, in), b (out,)) float64 — the network, output layer last.
-    tol : float — relative tolerance under which a pre-activation counted as 0.
+    tol : float — relative tolerance under which a pre-activation counted as 0 (relative to
+        the size of the terms it sums at that point, see :func:`polyhedral_complex`).
     """
 
     def __init__(self, raw: RawComplex, weights, lo: np.ndarray, hi: np.ndarray, tol: float) -> None:
@@ -54,7 +82,7 @@ class PolyhedralComplex:
         self._boundary: dict[int, sp.csr_matrix] = {}
         self._points: dict[int, np.ndarray] = {}
         self._vertex_csr: dict[int, sp.csr_matrix] = {}
-        self._scales: np.ndarray | None = None
+        self._normalized: tuple[list, int, list] | None = None
         self._lookup: tuple[np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ sizes
@@ -226,32 +254,32 @@ class PolyhedralComplex:
             return np.zeros((h.shape[0], 0))
         return np.concatenate(out, axis=1)
 
-    def neuron_scales(self) -> np.ndarray:
-        """Scale of each hidden neuron, shape (N,) float64: ``|W_n| @ max|h| + |b_n|``, the
-        largest size over the box of the terms its pre-activation sums (``h`` the previous
-        layer's output; its maximum over the box is at vertices, where it is evaluated).
-        The construction's tolerance is relative to it."""
-        if self._scales is None:
-            h = self.vertices
-            out = []
-            for W, b in self.weights[:-1]:
-                hmax = np.abs(h).max(axis=0) if h.shape[0] else np.zeros(W.shape[1])
-                out.append(np.abs(W) @ hmax + np.abs(b))
-                h = np.maximum(h @ W.T + b, 0.0)
-            self._scales = np.concatenate(out) if out else np.zeros(0)
-        return self._scales
+    def _network(self) -> tuple[list, int, list]:
+        """The sign-equivalent normalised hidden layers, the input exponent and the
+        rounding-error constants (see :func:`._subdivision.normalize_network`)."""
+        if self._normalized is None:
+            hidden, e_in = normalize_network(self.weights, self.lo, self.hi)
+            self._normalized = (hidden, e_in, error_constants(hidden, self.dim))
+        return self._normalized
 
-    def point_signs(self, points: np.ndarray) -> np.ndarray:
-        """Sign vectors of ``points (n, d)``, shape (n, N) int8, by the construction's rule:
-        a pre-activation counts as 0 when ``|z| <= tol * neuron_scales()[n]``."""
-        h = np.asarray(points, dtype=np.float64)
+    def point_signs(self, points: Any) -> np.ndarray:
+        """Sign vectors of ``points (n, d)`` (input units), shape (n, N) int8, by the
+        construction's rule: a pre-activation ``z`` counts as 0 when ``|z| <= tol * T`` plus
+        its rounding-error bound, with ``T = |W_n| |h| + |b_n|`` at that point. Computed on
+        the normalised network, so it neither overflows nor depends on the weights' scale."""
+        hidden, e_in, consts = self._network()
+        h = np.ldexp(np.asarray(points, dtype=np.float64), -e_in)
+        if h.ndim != 2 or h.shape[1] != self.dim:
+            raise ValueError(f"points must have shape (n, {self.dim}); got {np.shape(points)}")
         out = np.empty((h.shape[0], self.n_hidden), dtype=np.int8)
-        thr = self.tol * self.neuron_scales()
+        mag = np.abs(h).max(axis=1, initial=0.0)[:, None]
         col = 0
-        for W, b in self.weights[:-1]:
+        for (W, b), (lip, beta, _, gcum) in zip(hidden, consts):
             z = h @ W.T + b
+            T = np.abs(h) @ np.abs(W).T + np.abs(b)
+            band = self.tol * T + _KAPPA * gcum * (lip * mag + beta)
             s = np.sign(z).astype(np.int8)
-            s[np.abs(z) <= thr[col : col + W.shape[0]]] = 0
+            s[np.abs(z) <= band] = 0
             out[:, col : col + W.shape[0]] = s
             col += W.shape[0]
             h = np.maximum(z, 0.0)
@@ -314,21 +342,125 @@ class PolyhedralComplex:
 
     # ------------------------------------------------------------------ checks
     def check(self) -> None:
-        """Raise ``RuntimeError`` unless the Euler characteristic is 1, every boundary of a
-        boundary vanishes mod 2, no incidence is repeated, and edges have distinct ends."""
+        """Raise :class:`ComplexCheckError` (a ``RuntimeError``) unless the complex is valid.
+
+        Combinatorial checks: Euler characteristic 1, every boundary of a boundary vanishes
+        mod 2, no incidence is repeated, edges have distinct ends. Geometric check, which a
+        consistent but wrong complex cannot pass: every region's interior point, evaluated
+        through the network, has the region's sign vector wherever the evaluation is
+        certain (see :meth:`_check_region_signs`).
+        """
         chi = self.euler_characteristic()
         if chi != 1:
-            raise RuntimeError(f"Euler characteristic is {chi}, not 1: the complex is invalid (f = {self.f_vector})")
+            raise ComplexCheckError(
+                f"Euler characteristic is {chi}, not 1: the complex is invalid (f = {self.f_vector})"
+            )
         E = self._raw.edges
         if E.shape[0] and np.any(E[:, 0] == E[:, 1]):
-            raise RuntimeError("an edge has equal endpoints")
+            raise ComplexCheckError("an edge has equal endpoints")
         for k in range(1, self.dim + 1):
             if self.boundary(k).data.size and self.boundary(k).data.max() > 1:
-                raise RuntimeError(f"a {k}-cell lists a facet twice")
+                raise ComplexCheckError(f"a {k}-cell lists a facet twice")
         for k in range(2, self.dim + 1):
             BB = self.boundary(k - 1).astype(np.int64) @ self.boundary(k).astype(np.int64)
             if BB.nnz and np.any(BB.data % 2):
-                raise RuntimeError(f"boundary of boundary is not 0 mod 2 in dimension {k}")
+                raise ComplexCheckError(f"boundary of boundary is not 0 mod 2 in dimension {k}")
+        self._check_region_signs()
+        self._check_degenerate_vertices()
+
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per vertex, in normalised units: how far it may lie from the exact vertex, and
+        the size of the coordinates its values were computed from. A complex read from a
+        file carries neither: then 0 and the box's size (the largest the tolerance band
+        can be)."""
+        _, e_in, _ = self._network()
+        raw = self._raw
+        if raw.vertex_error is not None and raw.vertex_scale is not None:
+            return np.ldexp(raw.vertex_error, -e_in), np.ldexp(raw.vertex_scale, -e_in)
+        n0 = raw.counts[0]
+        size = np.ldexp(max(np.abs(self.lo).max(), np.abs(self.hi).max()), -e_in)
+        return np.zeros(n0), np.full(n0, size)
+
+    def _first_mismatch(self, Y: np.ndarray, S: np.ndarray, pos: np.ndarray, mag: np.ndarray, chunk: int = 8192):
+        """First ``(point, neuron, layer, unit, z, band)`` where the forward pass at the
+        normalised points ``Y (m, d)`` certainly contradicts the sign vectors ``S (m, N)``,
+        else None. ``pos`` bounds how far each point may lie from where it should be and
+        ``mag`` the size of the coordinates behind it; the band is twice what the
+        construction could miss: ``KAPPA (lip (pos + gcum |y|) + gcum beta) + tol (lip mag
+        + beta)``."""
+        hidden, _, consts = self._network()
+        for r0 in range(0, Y.shape[0], chunk):
+            r1 = min(r0 + chunk, Y.shape[0])
+            h = Y[r0:r1]
+            ny = np.abs(h).max(axis=1)
+            col = 0
+            for layer, ((W, b), (lip, beta, _, gcum)) in enumerate(zip(hidden, consts)):
+                z = h @ W.T + b
+                a = 2.0 * (_KAPPA * (pos[r0:r1] + gcum * ny) + self.tol * mag[r0:r1])
+                c = 2.0 * (_KAPPA * gcum + self.tol) * beta
+                i, n = _first_sign_mismatch(z, S[r0:r1, col : col + W.shape[0]], a, lip, c)
+                if i >= 0:
+                    return r0 + i, col + n, layer, n, float(z[i, n]), float(a[i] * lip[n] + c[n])
+                h = np.maximum(z, 0.0, out=z)
+                col += W.shape[0]
+        return None
+
+    def _check_region_signs(self) -> None:
+        """Every region's interior point must have the region's sign vector.
+
+        The interior point is an average of the region's vertices, so it may lie as far
+        from where it should as the farthest of them; an entry counts only beyond that
+        (see :meth:`_first_mismatch`). A neuron that vanishes identically on a region
+        (sign 0) passes, and so do slivers the tolerance merged; an opposite sign, or a
+        nonzero value where the region says 0, beyond the band is an error.
+        """
+        if self.n_hidden == 0:
+            return
+        _, e_in, _ = self._network()
+        Pv, Mv = self._bounds()
+        indptr, indices = self.cell_vertices(self.dim)
+        P_reg = np.maximum.reduceat(Pv[indices], indptr[:-1])
+        M_reg = np.maximum.reduceat(Mv[indices], indptr[:-1])
+        bad = self._first_mismatch(np.ldexp(self.interior_points, -e_in), self.region_signs, P_reg, M_reg)
+        if bad is not None:
+            r, g, layer, n, z, band = bad
+            raise ComplexCheckError(
+                f"region {r}: hidden neuron {g} (layer {layer + 1}, unit {n}) has sign {int(np.sign(z)):+d} "
+                f"at the region's interior point {self.interior_points[r].tolist()} ({abs(z) / band:.3g} times "
+                f"its error bound), but the region's sign vector says {int(self.region_signs[r, g]):+d}: "
+                "the complex is wrong"
+            )
+
+    def _check_degenerate_vertices(self) -> None:
+        """Every vertex on more hyperplanes than its dimension needs must lie on them.
+
+        A vertex in general position has ``d`` zeros in its sign vector and box facets
+        together; one with more is where a hyperplane was put through a vertex (or a
+        neuron vanishes there identically). Such vertices, rare unless the network is
+        degenerate, are evaluated through the network: every zero must be 0 and every
+        sign right within the band of :meth:`_first_mismatch`. This catches a hyperplane
+        moved onto a vertex it does not pass through, which no interior point sees.
+        """
+        if self.n_hidden == 0:
+            return
+        _, e_in, _ = self._network()
+        S = self.vertex_signs
+        V = self.vertices
+        n_zero = _count_zeros(S)
+        on_box = ((V == self.lo) | (V == self.hi)).sum(axis=1)
+        cand = np.flatnonzero(n_zero + on_box > self.dim)
+        if cand.size == 0:
+            return
+        Pv, Mv = self._bounds()
+        bad = self._first_mismatch(np.ldexp(V[cand], -e_in), S[cand], Pv[cand], Mv[cand])
+        if bad is not None:
+            i, g, layer, n, z, band = bad
+            v = int(cand[i])
+            raise ComplexCheckError(
+                f"vertex {v} at {V[v].tolist()}: hidden neuron {g} (layer {layer + 1}, unit {n}) has sign "
+                f"{int(np.sign(z)):+d} there ({abs(z) / band:.3g} times its error bound), but the vertex's sign "
+                f"vector says {int(S[v, g]):+d}: the complex is wrong"
+            )
 
     # ------------------------------------------------------------------ io
     def save(self, path: str | os.PathLike) -> None:
@@ -415,13 +547,21 @@ def polyhedral_complex(
     box
         ``(lo, hi)`` scalars or arrays of length d (input units); default ``[-1, 1]^d``.
     tol
-        Relative tolerance: a neuron's value at a vertex with ``|z| <= tol * scale`` counts
-        as exactly 0 (the hyperplane passes through the vertex), where ``scale =
-        |W_n| @ max|h| + |b_n|`` bounds the terms the pre-activation sums over the box
-        (see :meth:`PolyhedralComplex.neuron_scales`). This is what keeps degenerate
-        positions (hyperplanes through vertices, duplicate or dead neurons) valid.
+        Relative tolerance: a neuron's value at a vertex counts as exactly 0 (its
+        hyperplane passes through the vertex) when ``|z| <= tol * T`` plus the rounding
+        error bound of ``z``, where ``T = |W_n| |h| + |b_n|`` is the size of the terms the
+        pre-activation sums *at that vertex* (``h`` the previous layer's output there).
+        ``T`` is local, so the tolerance does not grow with the box: a box of side 1e10
+        resolves the cells near its centre as finely as ``[-1, 1]^d`` does. Values within
+        ``tol`` of the largest possible ``T`` over the box are decided after recomputing
+        the vertex from its defining hyperplanes. Degenerate positions (hyperplanes
+        through vertices, duplicate or dead neurons) are resolved this way; two
+        hyperplanes closer than ``tol * T`` at a vertex are merged there.
     check
-        Verify the Euler characteristic (1) and ``∂∂ = 0`` before returning.
+        Verify the complex before returning (:meth:`PolyhedralComplex.check`): Euler
+        characteristic 1, ``∂∂ = 0``, and every region's interior point evaluated through
+        the network has the region's sign vector. The last one costs about one forward
+        pass of all interior points.
 
     Returns
     -------
@@ -435,6 +575,8 @@ def polyhedral_complex(
         For unsupported or malformed networks and empty boxes.
     DegenerateCutError
         If rounding made a cut inconsistent even after raising the tolerance.
+    ComplexCheckError
+        With ``check=True``, if the complex fails :meth:`PolyhedralComplex.check`.
     """
     weights = as_weights(net_or_weights)
     d = weights[0][0].shape[1]
