@@ -242,9 +242,9 @@ def test_stack_to_xarray():
 def test_from_layer_diagrams():
     rng = np.random.default_rng(7)
     layers = {f"layer{i}": [rand_dgm(rng, 5), rand_dgm(rng, 4)] for i in range(3)}
-    act = ActivationLandscape.from_layer_diagrams(layers, 1, GRID, 3)
+    act = ActivationLandscape.from_layer_diagrams(layers, GRID, 3, hom_dim=1)
     assert act.layer_names == ["layer0", "layer1", "layer2"]
     assert all(x.hom_dim == 1 for x in act.layers)
     np.testing.assert_array_equal(act.layers[2].values, landscape(layers["layer2"][1], GRID, 3).values)
     with pytest.raises(ValueError, match="degree 2"):
-        ActivationLandscape.from_layer_diagrams(layers, 2, GRID)
+        ActivationLandscape.from_layer_diagrams(layers, GRID, hom_dim=2)

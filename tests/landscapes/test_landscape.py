@@ -237,13 +237,20 @@ def test_exact_and_grid_norms_agree_on_fine_grid():
         np.zeros((3, 3)),
         np.zeros(3),
         np.zeros((2, 2, 2)),
-        [["a", "b"]],
     ],
 )
 def test_bad_diagrams(dgm):
     with pytest.raises(ValueError, match="diagram"):
         landscape(dgm, GRID, 3)
     with pytest.raises(ValueError, match="diagram"):
+        exact_landscape(dgm)
+
+
+@pytest.mark.parametrize("dgm", [[["a", "b"]], None, np.array([[1 + 1j, 2]]), np.array([[0, 1]], dtype=object)])
+def test_diagrams_of_the_wrong_kind_are_type_errors(dgm):
+    with pytest.raises(TypeError, match="diagram"):
+        landscape(dgm, GRID, 3)
+    with pytest.raises(TypeError, match="diagram"):
         exact_landscape(dgm)
 
 

@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import pdist, squareform
 
 from nntopo.landscapes.normalize import normalize_local, normalize_plain
-from nntopo.landscapes.rips import certified_threshold, layer_diagrams, rips_persistence
+from nntopo.landscapes.rips import certified_threshold, layer_diagrams, rips_persistence, rips_persistence_with_info
 
 
 def _same(a, b, atol=0.0):
@@ -22,6 +22,11 @@ def _same(a, b, atol=0.0):
         f = np.isfinite(x)
         assert np.all(np.abs(x[f] - y[f]) <= atol), np.abs(x[f] - y[f]).max()
     return True
+
+
+def _with_info(*args, **kwargs):
+    res = rips_persistence_with_info(*args, **kwargs)
+    return res.diagrams, res.info
 
 
 def _circle(n, noise=0.0, seed=0):
@@ -99,7 +104,7 @@ def test_naive_threshold_rule_is_not_exact_and_the_certificate_catches_it():
     assert np.isinf(cut[0][:, 1]).sum() == 1 and cut[1].shape == (0, 2)  # naive rule: "done"
     t_birth, t_connect, r_cone = certified_threshold(squareform(pdist(X)))
     assert t_birth == g and t_connect < g < r_cone
-    fast, info = rips_persistence(X, return_info=True)
+    fast, info = _with_info(X)
     _same(fast, full)
     assert all(tau >= g for tau in info["taus"])
 
@@ -158,7 +163,7 @@ def test_fast_path_on_clustered_data():
     # Two far clusters: the longest MST edge is long, the certificate must still hold.
     rng = np.random.default_rng(5)
     X = np.vstack([_circle(60, 0.02, 1), _circle(60, 0.02, 2) + [10.0, 0.0]])
-    fast, info = rips_persistence(normalize_plain(X), return_info=True)
+    fast, info = _with_info(normalize_plain(X))
     _same(fast, rips_persistence(normalize_plain(X), fast_path=False), atol=1e-12)
     pers = np.sort(fast[1][:, 1] - fast[1][:, 0])[::-1]
     assert len(pers) >= 2 and pers[1] > 10 * (pers[2] if len(pers) > 2 else 0)
@@ -167,7 +172,7 @@ def test_fast_path_on_clustered_data():
 
 def test_maxdim_two_uses_the_full_filtration():
     X = np.random.default_rng(6).normal(size=(40, 3))
-    dgms, info = rips_persistence(X, maxdim=2, return_info=True)
+    dgms, info = _with_info(X, maxdim=2)
     assert info["path"] == "direct"
     _same(dgms, rips_persistence(X, maxdim=2, backend="giotto"), atol=1e-6)
 
@@ -270,6 +275,6 @@ def test_fast_path_on_a_larger_lattice_and_gaussian_cloud():
     ds = sublattice(nine_disks(), every=2)
     for X in (ds.X, np.random.default_rng(8).normal(size=(700, 6))):
         X = normalize_plain(X)
-        fast, info = rips_persistence(X, return_info=True)
+        fast, info = _with_info(X)
         assert info["path"] == "certified"
         _same(fast, rips_persistence(X, fast_path=False), atol=1e-12)

@@ -36,7 +36,7 @@ def test_statistic_is_distance_between_group_means():
     rng = np.random.default_rng(0)
     a = [rand_act(rng) for _ in range(4)]
     b = [rand_act(rng, 0.1) for _ in range(5)]
-    res = permutation_test(a, b, n_permutations=50, rng=0)
+    res = permutation_test(a, b, n_permutations=50, seed=0)
     assert res.statistic == pytest.approx(mean_landscape(a).distance(mean_landscape(b)), rel=1e-9)
     assert res.null_distribution.shape == (50,)
     assert res.n_permutations == 50
@@ -51,7 +51,7 @@ def test_clearly_different_groups_give_small_p():
     rng = np.random.default_rng(1)
     a = [rand_act(rng) for _ in range(10)]
     b = [rand_act(rng, 0.3) for _ in range(10)]
-    res = permutation_test(a, b, n_permutations=2000, rng=1)
+    res = permutation_test(a, b, n_permutations=2000, seed=1)
     assert res.pvalue < 0.01
     assert res.pvalue == pytest.approx(1 / 2001)
 
@@ -60,14 +60,14 @@ def test_same_seed_same_result_and_generator_accepted():
     rng = np.random.default_rng(2)
     a = [rand_act(rng) for _ in range(5)]
     b = [rand_act(rng, 0.02) for _ in range(6)]
-    r1 = permutation_test(a, b, n_permutations=300, rng=42)
-    r2 = permutation_test(a, b, n_permutations=300, rng=np.random.default_rng(42))
+    r1 = permutation_test(a, b, n_permutations=300, seed=42)
+    r2 = permutation_test(a, b, n_permutations=300, seed=np.random.default_rng(42))
     np.testing.assert_array_equal(r1.null_distribution, r2.null_distribution)
     assert r1.pvalue == r2.pvalue
-    r3 = permutation_test(a, b, n_permutations=300, rng=43)
+    r3 = permutation_test(a, b, n_permutations=300, seed=43)
     assert not np.array_equal(r1.null_distribution, r3.null_distribution)
     # the order of the groups does not matter for the statistic
-    r4 = permutation_test(b, a, n_permutations=300, rng=42)
+    r4 = permutation_test(b, a, n_permutations=300, seed=42)
     assert r4.statistic == pytest.approx(r1.statistic, rel=1e-12)
 
 
@@ -80,7 +80,7 @@ def test_exchangeable_groups_give_roughly_uniform_p():
     for run in range(300):
         idx = rng.choice(len(pool), size=10, replace=False)
         g = g_pool[np.ix_(idx, idx)]
-        pvals.append(permutation_test_gram(g, 5, n_permutations=199, rng=run).pvalue)
+        pvals.append(permutation_test_gram(g, 5, n_permutations=199, seed=run).pvalue)
     pvals = np.array(pvals)
     assert sstats.kstest(pvals, "uniform").pvalue > 1e-3
     counts, _ = np.histogram(pvals, bins=5, range=(0, 1))
@@ -102,7 +102,7 @@ def test_agrees_with_scipy_permutation_test_on_small_case():
         (xa, xb), stat, permutation_type="independent", alternative="greater",
         n_resamples=np.inf, vectorized=True, axis=0,
     )  # exact: all 70 splits
-    ours = permutation_test(a, b, n_permutations=20000, rng=4)
+    ours = permutation_test(a, b, n_permutations=20000, seed=4)
     assert ours.statistic == pytest.approx(ref.statistic, rel=1e-10)
     assert abs(ours.pvalue - ref.pvalue) < 0.02
     # exact enumeration with the Gram form gives scipy's exact null distribution
@@ -119,7 +119,7 @@ def test_unequal_group_sizes_and_gram_input_checks():
     rng = np.random.default_rng(5)
     a = [rand_act(rng) for _ in range(3)]
     b = [rand_act(rng) for _ in range(7)]
-    res = permutation_test(a, b, n_permutations=100, rng=0)
+    res = permutation_test(a, b, n_permutations=100, seed=0)
     assert 0 < res.pvalue <= 1
     g = gram_matrix(a + b)
     with pytest.raises(ValueError, match="n_a"):
@@ -134,15 +134,19 @@ def test_unequal_group_sizes_and_gram_input_checks():
         permutation_test_gram(g, 3, n_permutations=0)
     with pytest.raises(ValueError, match="group_a"):
         permutation_test([], b)
-    with pytest.raises(TypeError, match="rng"):
-        permutation_test_gram(g, 3, rng="seed")
+    with pytest.raises(TypeError, match="seed"):
+        permutation_test_gram(g, 3, seed="seed")
+    with pytest.raises(ValueError, match="seed"):
+        permutation_test(a, b, seed=-1)
+    with pytest.raises(TypeError, match="seed"):
+        permutation_test(a, b, seed=1.5)
 
 
 def test_null_statistics_come_from_actual_splits():
     rng = np.random.default_rng(6)
     acts = [rand_act(rng) for _ in range(8)]
     g = gram_matrix(acts)
-    r = permutation_test_gram(g, 4, n_permutations=1000, rng=0)
+    r = permutation_test_gram(g, 4, n_permutations=1000, seed=0)
     assert r.null_distribution.shape == (1000,)
     # only 70 distinct splits (35 up to swapping groups): all statistics come from them
     null = set()
@@ -174,11 +178,11 @@ def test_norms_per_layer():
 def test_pca_curves():
     rng = np.random.default_rng(8)
     curves = [rand_act(rng, shift=0.05 * i, n_layers=5) for i in range(6)]
-    coords, pca = activation_landscape_curves(curves, random_state=0)
+    coords, pca = activation_landscape_curves(curves, seed=0)
     assert coords.shape == (6, 5, 2)
     assert pca.n_components_ == 2
     # with all components, distances in PCA space are landscape L2 distances
-    full, _ = activation_landscape_curves(curves, n_components=30, random_state=0)
+    full, _ = activation_landscape_curves(curves, n_components=30, seed=0)
     d_pca = np.linalg.norm(full[0, 1] - full[3, 4])
     assert d_pca == pytest.approx(curves[0].layers[1].distance(curves[3].layers[4]), rel=1e-8)
     raw, _ = activation_landscape_curves(curves, weighted=False)
@@ -207,8 +211,8 @@ def test_permutation_test_on_exact_landscapes_matches_fine_grid():
     fine = Grid(0, 1.5, 1e-4)
     ga = [x.to_grid(fine) for x in ea]
     gb = [x.to_grid(fine) for x in eb]
-    r_exact = permutation_test(ea, eb, n_permutations=500, rng=0)
-    r_grid = permutation_test(ga, gb, n_permutations=500, rng=0)
+    r_exact = permutation_test(ea, eb, n_permutations=500, seed=0)
+    r_grid = permutation_test(ga, gb, n_permutations=500, seed=0)
     assert r_exact.statistic == pytest.approx(r_grid.statistic, rel=1e-6)
     assert r_exact.pvalue == r_grid.pvalue
 
@@ -222,7 +226,7 @@ def test_exchangeable_groups_uniform_p_many_runs():
     for run in range(2000):
         n_a, n_b = rng.integers(3, 9, size=2)
         idx = rng.choice(len(pool), size=n_a + n_b, replace=False)
-        pvals.append(permutation_test_gram(g_pool[np.ix_(idx, idx)], int(n_a), n_permutations=499, rng=run).pvalue)
+        pvals.append(permutation_test_gram(g_pool[np.ix_(idx, idx)], int(n_a), n_permutations=499, seed=run).pvalue)
     pvals = np.array(pvals)
     assert sstats.kstest(pvals, "uniform").pvalue > 1e-3
     for alpha in (0.01, 0.05, 0.1):

@@ -75,7 +75,7 @@ def test_local_normalization_uses_the_distance_matrix():
     t = rng.uniform(0, 2, (60, 1))
     dirs = np.array([[1.0, 0.0], [-0.5, 0.8], [-0.5, -0.8]])
     X = [np.vstack([t[i::3] * dirs[i] for i in range(3)])]
-    vec = LandscapeVectorizer(normalize="local", ends_in_relu=True, t_max=2.0, step=0.01, n_levels=3).fit(X)
+    vec = LandscapeVectorizer(homology="local", ends_in_relu=True, t_max=2.0, step=0.01, n_levels=3).fit(X)
     out = vec.transform(X)[0]
     dgms = rips.rips_persistence(distance_matrix=normalize.normalize_local(X[0], True), maxdim=1)
     lam = Landscape.from_diagram(dgms[1], vec.grid_, 3)
@@ -122,7 +122,7 @@ def test_bad_clouds(X, name):
         ({"homology_dimensions": ()}, "homology_dimensions"),
         ({"homology_dimensions": (1, 1)}, "homology_dimensions"),
         ({"homology_dimensions": (-1,)}, "homology_dimensions"),
-        ({"normalize": "other"}, "normalize"),
+        ({"homology": "other"}, "homology"),
         ({"n_levels": 0}, "n_levels"),
         ({"t_max": 0.0}, "t_max"),
     ],

@@ -12,22 +12,24 @@ from .algebra import (
     norm,
     stack_to_xarray,
 )
-from .landscape import (
-    ExactLandscape,
-    Grid,
-    Landscape,
-    as_grid,
-    check_diagram,
-    exact_landscape,
-    landscape,
-)
+from .diagrams import check_diagram
+from .exact import ExactLandscape, exact_landscape
+from .grid import Grid, as_grid
+from .grid_landscape import Landscape, landscape
 from .normalize import (
     max_pairwise_distance,
     normalize_local,
     normalize_plain,
     pairwise_distances,
 )
-from .rips import BACKENDS, certified_threshold, layer_diagrams, rips_persistence
+from .rips import (
+    BACKENDS,
+    RipsResult,
+    certified_threshold,
+    layer_diagrams,
+    rips_persistence,
+    rips_persistence_with_info,
+)
 from .stats import (
     PermutationTestResult,
     activation_landscape_curves,
@@ -45,6 +47,7 @@ __all__ = [
     "Landscape",
     "LandscapeVectorizer",
     "PermutationTestResult",
+    "RipsResult",
     "activation_landscape_curves",
     "as_grid",
     "certified_threshold",
@@ -67,5 +70,6 @@ __all__ = [
     "permutation_test",
     "permutation_test_gram",
     "rips_persistence",
+    "rips_persistence_with_info",
     "stack_to_xarray",
 ]

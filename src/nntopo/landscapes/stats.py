@@ -20,8 +20,17 @@ from typing import TYPE_CHECKING, Sequence
 import numba
 import numpy as np
 
-from .algebra import ActivationLandscape, AnyLandscape, gram_matrix, landscape_vectors
-from .landscape import ExactLandscape, _check_levels
+from .._validation import (
+    DEFAULT_MAX_BYTES,
+    as_generator,
+    check_allocation,
+    check_array,
+    check_int,
+    check_seed,
+    seed_to_int,
+)
+from ._vector import check_p
+from .algebra import ActivationLandscape, AnyLandscape, as_landscape_list, gram_matrix, landscape_vectors
 
 if TYPE_CHECKING:
     from sklearn.decomposition import PCA
@@ -89,20 +98,13 @@ class PermutationTestResult:
     null_distribution: np.ndarray
 
 
-def _as_generator(rng: int | np.random.Generator | None) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be an int seed, a numpy.random.Generator or None, got {rng!r}")
-
-
 def permutation_test_gram(
     gram: np.ndarray,
     n_a: int,
     *,
     n_permutations: int = 100_000,
-    rng: int | np.random.Generator | None = None,
+    seed: int | np.random.Generator | None = None,
+    max_bytes: float = DEFAULT_MAX_BYTES,
 ) -> PermutationTestResult:
     """Permutation test from a Gram matrix.
 
@@ -113,22 +115,29 @@ def permutation_test_gram(
     n_a : int
         Size of group A (1 <= n_a < n).
     n_permutations : int
-        Number of random relabellings (default 100,000, as in the paper).
-    rng : int seed or numpy Generator
-        Source of the permutations; the same seed gives the same result. A Generator
-        is advanced by the draws.
+        Number of random relabellings (default 100,000, as in the paper). The null
+        distribution takes 16 bytes per permutation; past ``max_bytes`` a
+        ``ValueError`` is raised before anything is drawn.
+    seed : int, numpy Generator or None
+        Source of the permutations; the same int gives the same result, a Generator is
+        advanced by the draws, None draws fresh entropy.
+    max_bytes : float
+        Memory limit for the null distribution and the centred Gram matrix.
     """
-    g = np.asarray(gram, dtype=np.float64)
-    if g.ndim != 2 or g.shape[0] != g.shape[1]:
+    g = check_array(gram, "gram", ndim=2)
+    if g.shape[0] != g.shape[1]:
         raise ValueError(f"gram must be a square (n, n) matrix, got shape {g.shape}")
-    if not np.all(np.isfinite(g)):
-        raise ValueError("gram must be finite")
     n = g.shape[0]
-    if isinstance(n_a, bool) or not isinstance(n_a, (int, np.integer)) or not 1 <= n_a < n:
-        raise ValueError(f"n_a must be an int with 1 <= n_a < n = {n}, got {n_a!r}")
-    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 1:
-        raise ValueError(f"n_permutations must be a positive int, got {n_permutations!r}")
-    gen = _as_generator(rng)
+    if n < 2:
+        raise ValueError(f"gram must have at least 2 rows (one sample per group), got {n}")
+    n_a = check_int(n_a, "n_a", minimum=1, maximum=n - 1)
+    n_permutations = check_int(n_permutations, "n_permutations", minimum=1)
+    check_allocation(
+        16.0 * n_permutations + 24.0 * n * n,
+        f"n_permutations={n_permutations} of {n} samples",
+        max_bytes=max_bytes,
+    )
+    gen = as_generator(seed)
     n_b = n - n_a
     g = 0.5 * (g + g.T)
     # Double centring: inner products of the samples minus their overall mean.
@@ -155,8 +164,9 @@ def permutation_test(
     group_b: Sequence[AnyLandscape],
     *,
     n_permutations: int = 100_000,
-    rng: int | np.random.Generator | None = None,
+    seed: int | np.random.Generator | None = None,
     blas_threads: int | None = 1,
+    max_bytes: float = DEFAULT_MAX_BYTES,
 ) -> PermutationTestResult:
     """The paper's permutation test: are the mean landscapes of two groups different?
 
@@ -164,16 +174,20 @@ def permutation_test(
     for multi-layer data, or single ``Landscape``/``ExactLandscape``). The statistic is
     the distance between the group means in the inner product of equation (1); the
     p-value is ``(count + 1) / (n_permutations + 1)``. ``blas_threads`` is passed to
-    :func:`~nntopo.landscapes.gram_matrix`. See :func:`permutation_test_gram`.
+    :func:`~nntopo.landscapes.gram_matrix`. The two groups must hold landscapes of the
+    same kind, grid and (for activation landscapes) layer names. ``max_bytes`` bounds
+    the Gram matrix's work arrays and the null distribution. See
+    :func:`permutation_test_gram` for ``seed``.
     """
-    a = list(group_a)
-    b = list(group_b)
-    if not a:
-        raise ValueError("group_a must contain at least one landscape")
-    if not b:
-        raise ValueError("group_b must contain at least one landscape")
-    g = gram_matrix(a + b, blas_threads=blas_threads)
-    return permutation_test_gram(g, len(a), n_permutations=n_permutations, rng=rng)
+    n_permutations = check_int(n_permutations, "n_permutations", minimum=1)
+    seed = check_seed(seed)
+    a = as_landscape_list(group_a, "group_a")
+    b = as_landscape_list(group_b, "group_b")
+    n = len(a) + len(b)
+    check_allocation(16.0 * n_permutations + 24.0 * n * n, f"n_permutations={n_permutations} of {n} samples",
+                     max_bytes=max_bytes)
+    g = gram_matrix(a + b, blas_threads=blas_threads, max_bytes=max_bytes)
+    return permutation_test_gram(g, len(a), n_permutations=n_permutations, seed=seed, max_bytes=max_bytes)
 
 
 def norms_per_layer(items: ActivationLandscape | Sequence[ActivationLandscape], p: float = 2) -> np.ndarray:
@@ -182,6 +196,7 @@ def norms_per_layer(items: ActivationLandscape | Sequence[ActivationLandscape], 
     Returns shape ``(n_layers,)`` for one :class:`ActivationLandscape`, and
     ``(n_items, n_layers)`` for a sequence of them.
     """
+    p = check_p(p)
     if isinstance(items, ActivationLandscape):
         return items.norms_per_layer(p)
     items = list(items)
@@ -190,10 +205,30 @@ def norms_per_layer(items: ActivationLandscape | Sequence[ActivationLandscape], 
     for i, x in enumerate(items):
         if not isinstance(x, ActivationLandscape):
             raise TypeError(f"items[{i}] must be an ActivationLandscape, got {type(x).__name__}")
-    n_layers = items[0].n_layers
-    if any(x.n_layers != n_layers for x in items):
-        raise ValueError("all items must have the same number of layers")
+    # Columns are layers: every item must have the same ones (grids may differ).
+    for i, x in enumerate(items[1:], start=1):
+        if x.n_layers != items[0].n_layers:
+            raise ValueError(f"items[{i}]: different numbers of layers: {items[0].n_layers} vs {x.n_layers}")
+        if list(x.layer_names) != list(items[0].layer_names):
+            raise ValueError(
+                f"items[{i}]: different layer names {list(items[0].layer_names)} vs {list(x.layer_names)}"
+            )
     return np.stack([x.norms_per_layer(p) for x in items])
+
+
+def _sklearn_seed(seed: object) -> int | np.random.RandomState | None:
+    """scikit-learn's ``random_state`` for ``seed`` (the project's rule, docs/architecture.md).
+
+    An int below 2**32 is passed unchanged (``seed=0`` draws what ``random_state=0``
+    always drew); a larger int or a Generator gives a ``RandomState`` seeded through a
+    ``SeedSequence``; None stays None (fresh entropy).
+    """
+    seed = check_seed(seed)
+    if seed is None:
+        return None
+    if isinstance(seed, int) and seed < 2**32:
+        return seed
+    return np.random.RandomState(np.random.MT19937(np.random.SeedSequence(seed_to_int(seed))))
 
 
 def activation_landscape_curves(
@@ -202,7 +237,8 @@ def activation_landscape_curves(
     *,
     weighted: bool = True,
     n_levels: int | None = None,
-    random_state: int | None = None,
+    seed: int | np.random.Generator | None = None,
+    max_bytes: float = DEFAULT_MAX_BYTES,
 ) -> tuple[np.ndarray, "PCA"]:
     """PCA of landscape vectors to low-dimensional "activation landscape curves" (Fig. 3).
 
@@ -212,7 +248,7 @@ def activation_landscape_curves(
 
     Parameters
     ----------
-    curves : sequence of n_curves grid ActivationLandscape with the same layers and grid
+    curves : sequence of n_curves grid ActivationLandscape with the same layer names and grid
     n_components : int
         Output dimension (2 for the paper's figure).
     weighted : bool
@@ -221,8 +257,11 @@ def activation_landscape_curves(
         ``False`` uses the raw sampled values.
     n_levels : int, optional
         Levels used per layer (zero-padded); default the largest present.
-    random_state : int, optional
-        Passed to :class:`sklearn.decomposition.PCA` (only matters for randomized solvers).
+    seed : int, numpy Generator or None
+        Passed to :class:`sklearn.decomposition.PCA` as its ``random_state`` (only
+        matters for its randomized solvers); the same int gives the same result.
+    max_bytes : float
+        Memory limit for the stacked vectors ``(n_curves * n_layers, n_levels * n_points)``.
 
     Returns
     -------
@@ -231,24 +270,20 @@ def activation_landscape_curves(
     """
     from sklearn.decomposition import PCA
 
-    curves = list(curves)
-    if not curves:
-        raise ValueError("curves must contain at least one ActivationLandscape")
+    n_components = check_int(n_components, "n_components", minimum=1)
+    random_state = _sklearn_seed(seed)
+    curves = as_landscape_list(curves, "curves")
     for i, c in enumerate(curves):
         if not isinstance(c, ActivationLandscape):
             raise TypeError(f"curves[{i}] must be an ActivationLandscape, got {type(c).__name__}")
+    if curves[0].is_exact:
+        raise TypeError("curves must hold grid landscapes; sample exact ones with .to_grid(grid)")
     n_curves = len(curves)
     n_layers = curves[0].n_layers
-    if any(c.n_layers != n_layers for c in curves):
-        raise ValueError("all curves must have the same number of layers")
-    k = max(c.n_levels for c in curves) if n_levels is None else _check_levels(n_levels)
+    k = max(c.n_levels for c in curves) if n_levels is None else check_int(n_levels, "n_levels", minimum=1)
     layers = [lay for c in curves for lay in c.layers]
-    if any(isinstance(x, ExactLandscape) for x in layers):
-        raise TypeError("curves must hold grid landscapes; sample exact ones with .to_grid(grid)")
-    vectors = landscape_vectors(layers, n_levels=k, weighted=weighted)
+    vectors = landscape_vectors(layers, n_levels=k, weighted=weighted, max_bytes=max_bytes)
     n_samples = vectors.shape[0]
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) or n_components < 1:
-        raise ValueError(f"n_components must be a positive int, got {n_components!r}")
     if n_components > min(n_samples, vectors.shape[1]):
         raise ValueError(
             f"n_components={n_components} exceeds min(n_samples, n_features)="
@@ -257,4 +292,3 @@ def activation_landscape_curves(
     pca = PCA(n_components=n_components, random_state=random_state)
     coords = pca.fit_transform(vectors)
     return coords.reshape(n_curves, n_layers, n_components), pca
-

@@ -9,8 +9,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_points
-from .landscape import Grid, Landscape, _check_levels
+from .._validation import DEFAULT_MAX_BYTES, check_allocation, check_bool, check_choice, check_int, check_points
+from .grid import Grid
+from .grid_landscape import Landscape
+from .rips import BACKENDS
 
 logger = logging.getLogger("nntopo")
 
@@ -20,8 +22,9 @@ __all__ = ["LandscapeVectorizer"]
 class LandscapeVectorizer(TransformerMixin, BaseEstimator):
     """Map point clouds to concatenated persistence-landscape vectors.
 
-    For every cloud: a normalization (plain: centre, diameter 1, ``normalize_plain``;
-    or local homology: the modified distance matrix of ``normalize_local``),
+    For every cloud: a normalization (plain homology: centre, diameter 1,
+    ``normalize_plain``; local homology: the modified distance matrix of
+    ``normalize_local``),
     Vietoris-Rips persistence in degrees ``0..max(dims)`` (``rips_persistence``), then
     the grid landscape of each requested degree; the landscapes are flattened
     (degree-major, then level, then t) and concatenated.
@@ -37,11 +40,16 @@ class LandscapeVectorizer(TransformerMixin, BaseEstimator):
         ``t_max=2`` to see every bar.
     n_levels : int, default 5
         Landscape levels per degree.
-    normalize : {"plain", "local", None}, default "plain"
-        ``"plain"`` applies the paper's normalization, ``"local"`` its local-homology
-        variant, ``None`` uses the clouds as given.
+    homology : {"plain", "local"}, default "plain"
+        ``"plain"``: the paper's normalization then Rips of the points; ``"local"``: its
+        local-homology variant (a modified distance matrix). The same name and values
+        as in :func:`~nntopo.landscapes.layer_diagrams`.
+    normalize : bool, default True
+        Plain homology only: ``False`` uses the clouds as given (no centring or
+        scaling). Local homology is defined through its normalization, so
+        ``homology="local"`` requires ``normalize=True``.
     ends_in_relu : bool, default False
-        For ``normalize="local"`` only: the clouds come from a layer ending in ReLU
+        For ``homology="local"`` only: the clouds come from a layer ending in ReLU
         (then they are not centred).
     keep_infinite : bool, default False
         Keep infinite bars (cut at ``t_max``) instead of dropping them (H0's infinite bar).
@@ -50,6 +58,8 @@ class LandscapeVectorizer(TransformerMixin, BaseEstimator):
     weighted : bool, default False
         Multiply features by sqrt of the trapezoid weights, so that dot products of
         the output vectors are the landscape inner products (summed over degrees).
+    max_bytes : float, default 8 GiB
+        Memory limit for the output ``(n_clouds, n_features_out_)`` and each landscape.
 
     Attributes
     ----------
@@ -66,37 +76,53 @@ class LandscapeVectorizer(TransformerMixin, BaseEstimator):
         t_max: float = 1.0,
         step: float = 0.01,
         n_levels: int = 5,
-        normalize: str | None = "plain",
+        homology: str = "plain",
+        normalize: bool = True,
         ends_in_relu: bool = False,
         keep_infinite: bool = False,
         backend: str = "auto",
         weighted: bool = False,
+        max_bytes: float = DEFAULT_MAX_BYTES,
     ) -> None:
         self.homology_dimensions = homology_dimensions
         self.t_min = t_min
         self.t_max = t_max
         self.step = step
         self.n_levels = n_levels
+        self.homology = homology
         self.normalize = normalize
         self.ends_in_relu = ends_in_relu
         self.keep_infinite = keep_infinite
         self.backend = backend
         self.weighted = weighted
+        self.max_bytes = max_bytes
 
     def _validate_params_(self) -> None:
-        dims = tuple(self.homology_dimensions)
+        if isinstance(self.homology_dimensions, (str, bytes)):
+            raise TypeError(f"homology_dimensions must be a sequence of ints, got {self.homology_dimensions!r}")
+        try:
+            dims = tuple(self.homology_dimensions)
+        except TypeError:
+            raise TypeError(f"homology_dimensions must be a sequence of ints, got {self.homology_dimensions!r}") from None
         if not dims:
             raise ValueError("homology_dimensions must not be empty")
-        for q in dims:
-            if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or q < 0:
-                raise ValueError(f"homology_dimensions must hold ints >= 0, got {q!r}")
+        dims = tuple(check_int(q, f"homology_dimensions[{i}]", minimum=0) for i, q in enumerate(dims))
         if len(set(dims)) != len(dims):
             raise ValueError(f"homology_dimensions has repeated entries: {dims}")
-        _check_levels(self.n_levels)
-        if self.normalize not in ("plain", "local", None):
-            raise ValueError(f"normalize must be 'plain', 'local' or None, got {self.normalize!r}")
-        self.grid_ = Grid(self.t_min, self.t_max, self.step)
-        self.homology_dimensions_ = tuple(sorted(int(q) for q in dims))
+        n_levels = check_int(self.n_levels, "n_levels", minimum=1)
+        homology = check_choice(self.homology, "homology", ("plain", "local"))
+        normalize = check_bool(self.normalize, "normalize")
+        if homology == "local" and not normalize:
+            raise ValueError("normalize=False is only for homology='plain': local homology is its normalization")
+        check_bool(self.ends_in_relu, "ends_in_relu")
+        check_bool(self.keep_infinite, "keep_infinite")
+        check_bool(self.weighted, "weighted")
+        check_choice(self.backend, "backend", BACKENDS)
+        grid = Grid(self.t_min, self.t_max, self.step)
+        grid.check_size(2 * n_levels + 3, f"n_levels={n_levels} on grid {grid.as_tuple()} ({grid.n_points} points)",
+                        max_bytes=self.max_bytes)
+        self.grid_ = grid
+        self.homology_dimensions_ = tuple(sorted(dims))
 
     def fit(self, X: Sequence[np.ndarray], y: object = None) -> "LandscapeVectorizer":
         """Validate the parameters and set ``grid_``, ``homology_dimensions_``, ``n_features_out_``.
@@ -117,19 +143,25 @@ class LandscapeVectorizer(TransformerMixin, BaseEstimator):
         clouds = _check_clouds(X)
         grid = self.grid_
         k = int(self.n_levels)
+        check_allocation(8.0 * len(clouds) * self.n_features_out_,
+                         f"X: features of {len(clouds)} clouds x {self.n_features_out_}", max_bytes=self.max_bytes)
         w = np.sqrt(grid.trapezoid_weights()) if self.weighted else None
         out = np.empty((len(clouds), self.n_features_out_))
         maxdim = max(self.homology_dimensions_)
         for i, cloud in enumerate(clouds):
-            if self.normalize == "local":
-                dist = normalize_local(cloud, bool(self.ends_in_relu))
-                diagrams = rips_persistence(distance_matrix=dist, maxdim=maxdim, backend=self.backend)
+            if self.homology == "local":
+                dist = normalize_local(cloud, bool(self.ends_in_relu), max_bytes=self.max_bytes)
+                diagrams = rips_persistence(
+                    distance_matrix=dist, maxdim=maxdim, backend=self.backend, max_bytes=self.max_bytes
+                )
             else:
-                pts = normalize_plain(cloud) if self.normalize == "plain" else cloud
-                diagrams = rips_persistence(pts, maxdim=maxdim, backend=self.backend)
+                pts = normalize_plain(cloud) if self.normalize else cloud
+                diagrams = rips_persistence(pts, maxdim=maxdim, backend=self.backend, max_bytes=self.max_bytes)
             parts = []
             for q in self.homology_dimensions_:
-                lam = Landscape.from_diagram(diagrams[q], grid, k, hom_dim=q, keep_infinite=self.keep_infinite)
+                lam = Landscape.from_diagram(
+                    diagrams[q], grid, k, hom_dim=q, keep_infinite=self.keep_infinite, max_bytes=self.max_bytes
+                )
                 vals = lam.values if w is None else lam.values * w
                 parts.append(vals.ravel())
             out[i] = np.concatenate(parts)
