@@ -248,3 +248,128 @@ def test_from_layer_diagrams():
     np.testing.assert_array_equal(act.layers[2].values, landscape(layers["layer2"][1], GRID, 3).values)
     with pytest.raises(ValueError, match="degree 2"):
         ActivationLandscape.from_layer_diagrams(layers, GRID, hom_dim=2)
+
+
+# ------------------------------------------- scalars (issue 8, finding 4): one rule
+
+
+def _three_kinds():
+    g = landscape([[0.0, 1.0], [0.2, 0.5]], GRID, 2)
+    e = exact_landscape([[0.0, 1.0], [0.2, 0.5]])
+    a = ActivationLandscape([g, g], layer_names=["in", "out"])
+    return g, e, a
+
+
+@pytest.mark.parametrize("divisor", [0, 0.0, -0.0, np.float64(0.0), np.nan, np.inf, -np.inf, np.float32("nan")])
+def test_every_landscape_type_refuses_the_same_divisors(divisor):
+    for lam in _three_kinds():
+        with pytest.raises(ValueError, match="divisor") as err:
+            lam / divisor
+        assert "scalar" in str(err.value)
+
+
+@pytest.mark.parametrize("factor", [np.nan, np.inf, -np.inf, np.float64("nan")])
+def test_every_landscape_type_refuses_nan_and_inf_factors(factor):
+    for lam in _three_kinds():
+        with pytest.raises(ValueError, match="scalar"):
+            lam * factor
+        with pytest.raises(ValueError, match="scalar"):
+            factor * lam
+
+
+def test_scalar_arithmetic_is_exact_and_overflow_is_refused():
+    g, e, a = _three_kinds()
+    # true division, not multiplication by 1 / s: 1 / 1e-310 overflows
+    tiny = g * 1e-300
+    np.testing.assert_array_equal((tiny / 1e-310).values, tiny.values / 1e-310)
+    np.testing.assert_array_equal((g / 3).values, g.values / 3)
+    for (x, y), (x3, y3) in zip(e.levels, (e / 3).levels):
+        np.testing.assert_array_equal(x3, x)
+        np.testing.assert_array_equal(y3, y / 3)
+    np.testing.assert_array_equal((a / 3).to_array(), a.to_array() / 3)
+    for lam in (g, e, a):
+        with pytest.raises(ValueError, match="scalar"):
+            lam * 1e308 * 1e308  # values beyond float64
+        with pytest.raises(TypeError):
+            lam * True  # a bool is not a scalar here
+        with pytest.raises(TypeError):
+            lam * "2"
+        with pytest.raises(TypeError):
+            lam / None
+
+
+# -------------------------------------- layer names (issue 8, finding 5): must agree
+
+
+def test_activation_landscapes_with_different_layer_names_are_not_combined():
+    from nntopo.landscapes import norms_per_layer, permutation_test, activation_landscape_curves
+
+    rng = np.random.default_rng(12)
+    d = [rand_dgm(rng, 6) for _ in range(2)]
+    a = ActivationLandscape.from_diagrams(d, GRID, 2, layer_names=["relu1", "relu2"])
+    b = ActivationLandscape.from_diagrams(d, GRID, 2, layer_names=["relu2", "relu1"])
+    same = ActivationLandscape.from_diagrams(d, GRID, 2, layer_names=["relu1", "relu2"])
+    calls = [
+        lambda: a + b,
+        lambda: a - b,
+        lambda: a.inner(b),
+        lambda: inner_product(a, b),
+        lambda: a.distance(b),
+        lambda: distance(a, b),
+        lambda: landscape_sum([a, b]),
+        lambda: mean_landscape([a, b]),
+        lambda: gram_matrix([a, b]),
+        lambda: landscape_vectors([a, b]),
+        lambda: stack_to_xarray([a, b]),
+        lambda: permutation_test([a, same], [b, same], n_permutations=10, seed=0),
+        lambda: norms_per_layer([a, b]),
+        lambda: activation_landscape_curves([a, b]),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="layer names"):
+            call()
+    assert (a + same).layer_names == ["relu1", "relu2"]
+    ea = ActivationLandscape([exact_landscape(x) for x in d], layer_names=["x", "y"])
+    eb = ActivationLandscape([exact_landscape(x) for x in d], layer_names=["x", "z"])
+    for call in (lambda: ea + eb, lambda: ea.inner(eb), lambda: gram_matrix([ea, eb])):
+        with pytest.raises(ValueError, match="layer names"):
+            call()
+
+
+def test_hom_dim_is_keyword_only():
+    layers = {"a": [np.zeros((0, 2)), [[0.0, 1.0]]]}
+    with pytest.raises(TypeError):
+        ActivationLandscape.from_layer_diagrams(layers, 1, GRID)
+    act = ActivationLandscape.from_layer_diagrams(layers, GRID, 2, hom_dim=1)
+    assert act.layers[0].hom_dim == 1
+    with pytest.raises(ValueError, match="hom_dim"):
+        ActivationLandscape.from_layer_diagrams(layers, GRID, hom_dim=-1)
+
+
+# ------------------------------- extreme scales and huge requests (findings 2 and 3)
+
+
+@pytest.mark.parametrize("e", [-500, -250, 0, 250, 500])
+def test_gram_matrix_and_norms_are_scale_equivariant(e):
+    # Values scaled by 2**e (grid unchanged) scale the Gram matrix by 2**(2e) exactly
+    # (up to rounding): at e = -500 the squares of the values are below 2**-1000.
+    rng = np.random.default_rng(13)
+    acts = [make_act(rng) for _ in range(4)]
+    scaled = [a * 2.0**e for a in acts]
+    g, gs = gram_matrix(acts), gram_matrix(scaled)
+    np.testing.assert_allclose(gs, g * 2.0 ** (2 * e), rtol=1e-12)
+    for i in range(4):
+        assert scaled[i].norm() == pytest.approx(acts[i].norm() * 2.0**e, rel=1e-12)
+        assert scaled[i].norm(3) == pytest.approx(acts[i].norm(3) * 2.0**e, rel=1e-12)
+
+
+def test_huge_algebra_requests_are_refused():
+    rng = np.random.default_rng(14)
+    acts = [make_act(rng) for _ in range(3)]
+    with pytest.raises(ValueError, match="max_bytes"):
+        acts[0].to_array(10**9)
+    with pytest.raises(ValueError, match="max_bytes"):
+        landscape_vectors(acts, n_levels=10**9)
+    with pytest.raises(ValueError, match="max_bytes"):
+        gram_matrix(acts, max_bytes=1000)
+    assert gram_matrix(acts, max_bytes=10**7).shape == (3, 3)

@@ -46,8 +46,12 @@ def test_grid_points_and_weights():
 
 
 def test_grid_decimal_steps_are_accepted():
-    for t_max, step in [(1.0, 0.005), (0.3, 0.1), (2.0, 0.001)]:
-        Grid(0.0, t_max, step)
+    for t_max, step, n in [(1.0, 0.005, 200), (0.3, 0.1, 3), (2.0, 0.001, 2000)]:
+        g = Grid(0.0, t_max, step)
+        assert g.n_intervals == n and g.n_points == n + 1
+        t = g.points()
+        assert t[0] == 0.0 and t[-1] == t_max  # both ends are grid points, exactly
+        assert g.spacing == pytest.approx(step, rel=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -67,6 +71,19 @@ def test_grid_decimal_steps_are_accepted():
 def test_grid_bad_input(args, name):
     with pytest.raises(ValueError, match=name):
         Grid(*args)
+
+
+def test_grid_whose_range_or_count_overflows_is_refused():
+    with pytest.raises(ValueError, match="t_max - t_min"):
+        Grid(-1e308, 1e308, 1e306)
+    with pytest.raises(ValueError, match="step"):
+        Grid(0.0, 1e300, 1e-300)
+    g = Grid(0.0, 1.0, 1e-12)  # a description only: nothing is allocated yet
+    assert g.n_points == 10**12 + 1
+    with pytest.raises(ValueError, match="max_bytes"):
+        g.points()
+    with pytest.raises(ValueError, match="max_bytes"):
+        g.trapezoid_weights()
 
 
 def test_grid_type_errors():
@@ -252,6 +269,143 @@ def test_diagrams_of_the_wrong_kind_are_type_errors(dgm):
         landscape(dgm, GRID, 3)
     with pytest.raises(TypeError, match="diagram"):
         exact_landscape(dgm)
+
+
+# ----------------------------------------------- extreme bars (issue 8, finding 1)
+
+
+def test_a_very_long_bar_is_not_dropped():
+    # (d - t_min) / h = 1e19 does not fit an int64: the kernel used to wrap around and
+    # drop the bar. ExactLandscape gives the true value 0.5 at t = 0.5.
+    lam = landscape([[0.0, 1e16]], (0, 1, 0.001), 1)
+    assert lam.values[0, 500] == 0.5
+    np.testing.assert_array_equal(lam.values[0], Grid(0, 1, 0.001).points())
+    assert exact_landscape([[0.0, 1e16]])(0.5)[0] == 0.5
+
+
+_EXTREME = st.one_of(
+    st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False),
+    st.sampled_from([-1.7e308, -1e300, -1e16, -1e-300, 0.0, 1e-300, 0.5, 1e16, 1e19, 1e300, 1.7e308]),
+    st.floats(-2.0, 3.0, allow_nan=False),
+)
+
+
+@st.composite
+def extreme_diagrams(draw, max_bars=12):
+    """Bars far outside the grid, longer than 2**63 grid steps, at +-1e300, and tiny."""
+    m = draw(st.integers(1, max_bars))
+    rows = []
+    for _ in range(m):
+        kind = draw(st.integers(0, 2))
+        b = draw(_EXTREME)
+        if kind == 0:  # any other endpoint
+            d = draw(_EXTREME)
+            b, d = min(b, d), max(b, d)
+        elif kind == 1:  # tiny bar
+            d = b + draw(st.sampled_from([1e-300, 5e-324, 1e-12, 0.0]))
+        else:  # one end inside the grid
+            d = draw(st.floats(-1.0, 2.0, allow_nan=False))
+            b, d = min(b, d), max(b, d)
+        rows.append([b, d])
+    return np.array(rows, dtype=float)
+
+
+@settings(max_examples=150, deadline=None)
+@given(dgm=extreme_diagrams(), k=st.integers(1, 6), n_intervals=st.sampled_from([1, 7, 300, 1000]))
+def test_extreme_bars_match_the_exact_landscape_at_the_grid(dgm, k, n_intervals):
+    g = Grid(-1.0, 2.0, 3.0 / n_intervals)
+    grid_vals = landscape(dgm, g, k).values
+    assert np.all(np.isfinite(grid_vals))
+    # Brute force, min(t - b, d - t) for every bar and point: as tight as rounding allows.
+    np.testing.assert_allclose(grid_vals, _dense_reference(dgm, g, k), rtol=1e-12, atol=1e-12)
+    # The exact form interpolates between breakpoints up to 1e308 high, so its value at
+    # t is exact to a few ulps of the breakpoints, not of the value (np.interp on a
+    # segment from (-8.5e307, 8.5e307) to (0, 0) gives 0 at t = -1, not 1).
+    ex = exact_landscape(dgm, k)
+    ulps = 4 * np.finfo(float).eps * max((float(np.abs(y).max()) for _, y in ex.levels if y.size), default=0.0)
+    np.testing.assert_allclose(grid_vals, ex(g.points(), n_levels=k), rtol=1e-12, atol=1e-12 + ulps)
+
+
+@settings(max_examples=60, deadline=None)
+@given(dgm=diagrams(with_inf=False), k=st.integers(1, 5), e=st.integers(-990, 990))
+def test_landscapes_and_norms_are_scale_equivariant_at_any_scale(dgm, k, e):
+    # Scaling bars and grid by 2**e scales the values by 2**e exactly, and the L^p norm
+    # by 2**(e (1 + 1/p)): at e = +-990 the squares of the values leave float64.
+    c = 2.0**e
+    g = Grid(-0.5, 2.0, 0.01)
+    gs = Grid(-0.5 * c, 2.0 * c, 0.01 * c)
+    base = landscape(dgm, g, k)
+    big = landscape(dgm * c, gs, k)
+    np.testing.assert_allclose(big.values, base.values * c, rtol=1e-12, atol=1e-12 * c)
+    ex, exs = exact_landscape(dgm, k), exact_landscape(dgm * c, k)
+
+    def same_up_to(a, b, log2_factor):
+        # a == b * 2**log2_factor, compared in log2 (b * 2**log2_factor may not be a float)
+        if b == 0.0:
+            assert a == 0.0
+        elif -1000 < math.log2(b) + log2_factor < 1023:  # a normal float64
+            assert math.log2(a) == pytest.approx(math.log2(b) + log2_factor, abs=1e-9)
+
+    for p in (1.0, 2.0, 3.0):
+        same_up_to(big.norm(p), base.norm(p), e * (1 + 1 / p))
+        same_up_to(exs.norm(p), ex.norm(p), e * (1 + 1 / p))
+    assert big.norm(np.inf) == base.norm(np.inf) * c
+    same_up_to(big.inner(big), base.inner(base), 3 * e)
+    same_up_to(exs.inner(exs), ex.inner(ex), 3 * e)
+
+
+def test_norm_of_a_huge_and_a_tiny_landscape():
+    # A tent of height s/2 on [0, s], s = 2**600: integral of f^2 = s^3 / 12 = 2**1800 / 12,
+    # whose root (s / 2) sqrt(s / 3) is a float although every square overflows; and the
+    # same at s = 2**-600, where every square underflows.
+    c = 2.0**600
+    for scale in (c, 1 / c):
+        g = Grid(0.0, scale, scale / 1000)
+        lam = landscape([[0.0, scale]], g, 1)
+        ex = exact_landscape([[0.0, scale]])
+        truth = (scale / 2) * math.sqrt(scale / 3)
+        assert ex.norm() == pytest.approx(truth, rel=1e-12)
+        assert lam.norm() == pytest.approx(truth, rel=1e-5)  # trapezoid rule
+        # integral of f^3 = (s/2)^4 / 2
+        assert ex.norm(3) == pytest.approx((scale / 2) ** (4 / 3) / 2 ** (1 / 3), rel=1e-12)
+        assert lam.norm(3) == pytest.approx(ex.norm(3), rel=1e-5)
+
+
+# ------------------------------------------------ huge requests (issue 8, finding 3)
+
+
+def test_huge_requests_are_refused_before_allocating():
+    with pytest.raises(ValueError, match="max_bytes"):
+        landscape([[0.0, 1.0]], (0, 1, 0.001), 10**9)
+    with pytest.raises(ValueError, match="max_bytes"):
+        landscape([[0.0, 1.0]], (0, 1, 1e-9), 1)  # 1e9 points
+    # the limit is the caller's: lowered it refuses a small request, raised it allows one
+    with pytest.raises(ValueError, match="max_bytes"):
+        landscape([[0.0, 1.0]], (0, 1, 0.001), 5, max_bytes=1000)
+    lam = landscape([[0.0, 1.0]], (0, 1, 0.001), 5, max_bytes=8 * 1001 * 13)
+    assert lam.values.shape == (5, 1001)
+    ex = exact_landscape([[0.0, 1.0]])
+    with pytest.raises(ValueError, match="max_bytes"):
+        ex.to_grid((0, 1, 0.001), 10**9)
+    with pytest.raises(ValueError, match="max_bytes"):
+        ex(np.zeros(1000), n_levels=10**9)
+    with pytest.raises(ValueError, match="max_bytes"):
+        lam.padded(10**9)
+    with pytest.raises(ValueError, match="max_bytes"):
+        lam.to_vector(10**9)
+
+
+def test_keyword_only_hom_dim_and_checked_metadata():
+    with pytest.raises(TypeError):
+        landscape([[0.0, 1.0]], GRID, 3, 1)  # hom_dim is keyword-only
+    with pytest.raises(ValueError, match="hom_dim"):
+        landscape([[0.0, 1.0]], GRID, 3, hom_dim=-1)
+    with pytest.raises(TypeError, match="hom_dim"):
+        exact_landscape([[0.0, 1.0]], hom_dim=1.0)
+    with pytest.raises(TypeError, match="keep_infinite"):
+        landscape([[0.0, 1.0]], GRID, 3, keep_infinite="no")
+    with pytest.raises(TypeError, match="t_max"):
+        exact_landscape([[0.0, np.inf]], t_max="1", keep_infinite=True)
 
 
 def test_bad_levels():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,7 +12,7 @@ from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import pdist
 
 from nntopo._validation import check_distance_matrix, check_finite_array, check_points
-from nntopo.landscapes.normalize import max_pairwise_distance, normalize_local, normalize_plain
+from nntopo.landscapes.normalize import max_pairwise_distance, normalize_local, normalize_plain, pairwise_distances
 
 
 # ------------------------------------------------------------------------------ plain
@@ -165,3 +167,100 @@ def test_check_helpers():
             check_distance_matrix(bad, "my_matrix")
         with pytest.raises(ValueError, match="my_matrix"):
             check_distance_matrix(bad, "my_matrix")
+
+
+# -------------------------------------------- extreme scales (issue 8, finding 2)
+
+_CLOUD = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [0.3, 0.7], [-0.5, 1.1]])
+
+
+@pytest.mark.parametrize("c", [1e-300, 1e-200, 2.0**-700, 1e200, 2.0**700, 1e300, 1e307])
+def test_plain_at_any_scale_equals_plain_at_scale_one(c):
+    # The probe's clouds: squared distances near 1e400 or 1e-400 left float64 and the
+    # result was all zeros. normalize_plain is scale invariant.
+    Y = normalize_plain(_CLOUD * c)
+    np.testing.assert_allclose(Y, normalize_plain(_CLOUD), rtol=0, atol=1e-14)
+    assert max_pairwise_distance(Y) == pytest.approx(1.0, abs=1e-14)
+
+
+@pytest.mark.parametrize(
+    "X, diameter",
+    [
+        ([[0, 0], [1e200, 0], [0, 2e200]], math.sqrt(5) * 1e200),
+        ([[0, 0], [1e-200, 0], [0, 2e-200]], math.sqrt(5) * 1e-200),
+        ([[1e308, 0], [-1e308, 0], [0, 1e308]], math.inf),  # 2e308: beyond float64
+        ([[1.5e308, 0], [0, 1.5e308]], math.sqrt(2) * 1.5e308),  # squares overflow, root fits
+        ([[1.0, 0.0], [1.0, 1e-300]], 1e-300),  # tiny spread in a small coordinate
+        ([[0.0, 0.0], [1e200, 1e-200], [3e-300, 0.0]], math.hypot(1e200, 1e-200)),  # mixed
+    ],
+)
+def test_diameter_and_normalization_of_extreme_clouds(X, diameter):
+    X = np.array(X, dtype=float)
+    if math.isinf(diameter):
+        assert max_pairwise_distance(X) == math.inf
+    else:
+        assert max_pairwise_distance(X) == pytest.approx(diameter, rel=1e-15)
+    Y = normalize_plain(X)
+    assert np.all(np.isfinite(Y))
+    assert max_pairwise_distance(Y) == pytest.approx(1.0, abs=1e-15)
+    np.testing.assert_allclose(Y.mean(axis=0), 0.0, atol=1e-15)
+
+
+def _reference_distances(X):
+    # math.dist scales internally (no overflow or underflow): an independent computation
+    n = len(X)
+    return np.array([[math.dist(X[i], X[j]) for j in range(n)] for i in range(n)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(np.float64, st.tuples(st.integers(2, 12), st.integers(1, 3)), elements=st.floats(-1, 1, width=32)),
+    st.integers(-1070, 1020),
+    st.sampled_from([0.0, 1.0, 1e10]),
+)
+def test_pairwise_distances_at_any_scale_match_math_dist(X, e, offset):
+    # A cloud of size 2**e around an offset: pairs closer than 2**-500 times the
+    # coordinates, whose squares underflow, are recomputed exactly.
+    Z = offset + np.ldexp(X, e)
+    D = pairwise_distances(Z)
+    ref = _reference_distances(Z)
+    np.testing.assert_allclose(D, ref, rtol=1e-14, atol=0)
+    assert np.array_equal(D, D.T) and np.all(np.diagonal(D) == 0)
+
+
+def test_tiny_gaps_among_ordinary_points_are_resolved():
+    # pdist gives 0 for the first pair ((1e-200)^2 underflows): a wrong zero-length bar
+    X = np.array([[0.0, 0.0], [1e-200, 0.0], [1.0, 0.0], [0.0, 3e-180], [2.0, 1.0]])
+    D = pairwise_distances(X)
+    assert D[0, 1] == 1e-200 and D[0, 3] == 3e-180
+    np.testing.assert_allclose(D, _reference_distances(X), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("c", [1e-300, 1e-200, 1e200, 1e300])
+def test_local_at_any_scale_equals_local_at_scale_one(c):
+    rng = np.random.default_rng(4)
+    X = np.abs(rng.normal(size=(40, 3)))
+    for relu in (True, False):
+        np.testing.assert_allclose(
+            normalize_local(X * c, ends_in_relu=relu), normalize_local(X, ends_in_relu=relu), rtol=0, atol=1e-13
+        )
+
+
+def test_plain_is_bit_identical_to_the_direct_formula_at_ordinary_scales():
+    # The rescaling only happens outside [2**-300, 2**300]: ordinary clouds get exactly
+    # (X - mean) / pdist(X - mean).max(), as before.
+    X = np.random.default_rng(5).normal(3.0, 2.0, size=(200, 6))
+    Xc = X - X.mean(axis=0, keepdims=True)
+    assert np.array_equal(normalize_plain(X), Xc / pdist(Xc).max())
+
+
+# ----------------------------------------------- huge requests (issue 8, finding 3)
+
+
+def test_distance_matrices_past_max_bytes_are_refused():
+    X = np.random.default_rng(6).normal(size=(100, 3))
+    with pytest.raises(ValueError, match="max_bytes"):
+        pairwise_distances(X, max_bytes=1000)
+    with pytest.raises(ValueError, match="max_bytes"):
+        normalize_local(X, ends_in_relu=True, max_bytes=1000)
+    assert pairwise_distances(X, max_bytes=10**6).shape == (100, 100)

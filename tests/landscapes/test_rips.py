@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -278,3 +280,105 @@ def test_fast_path_on_a_larger_lattice_and_gaussian_cloud():
         fast, info = _with_info(X)
         assert info["path"] == "certified"
         _same(fast, rips_persistence(X, fast_path=False), atol=1e-12)
+
+
+# ---------------------------------------------- the fast path is taken (finding 8a)
+def test_fast_path_is_taken_and_exact_on_a_moderate_cloud():
+    # Fails if the certified truncation is never used (or never succeeds): the fast path
+    # must stop at a truncation below the cone radius with the full diagram.
+    X = normalize_plain(np.random.default_rng(9).normal(size=(250, 3)))
+    res = rips_persistence_with_info(X)
+    assert res.info["path"] == "certified"
+    assert len(res.info["taus"]) >= 1 and all(np.isfinite(res.info["taus"]))
+    assert res.info["taus"][-1] < res.info["r_cone"]
+    _same(res.diagrams, rips_persistence(X, fast_path=False), atol=1e-12)
+    assert rips_persistence_with_info(X, fast_path=False).info["path"] == "direct"
+
+
+# ------------------------------------------ one return type (issue 8, finding 6)
+def test_rips_persistence_returns_diagrams_only_and_the_info_variant_a_result():
+    from nntopo.landscapes import RipsResult
+
+    X = _circle(30)
+    dgms = rips_persistence(X)
+    assert isinstance(dgms, list) and all(isinstance(d, np.ndarray) for d in dgms)
+    res = rips_persistence_with_info(X)
+    assert isinstance(res, RipsResult)
+    _same(res.diagrams, dgms)
+    assert {"path", "backend", "n_points", "n_unique", "taus", "t_total", "scale_exponent"} <= set(res.info)
+    with pytest.raises(TypeError):
+        rips_persistence(X, return_info=True)
+
+
+# ---------------------------------------------- extreme scales (issue 8, finding 2)
+_LINE5 = 1 + np.arange(5.0)[:, None] * np.array([[1.0, 0.5]])  # the probe's 5 points near 1
+
+
+@pytest.mark.parametrize("e", [-1000, -664, -400, 0, 400, 664, 1000])
+@pytest.mark.parametrize("backend", ["gudhi", "giotto"])
+def test_rips_is_scale_equivariant_at_any_scale(e, backend):
+    # Persistence scales with the input: bars of X * 2**e are 2**e times those of X,
+    # exactly (the scaling is by a power of two). 2**664 ~ 1e200: pdist's squares
+    # used to overflow and every H0 bar came out infinite.
+    X = np.vstack([_LINE5, _circle(40, 0.01, 3) + 3.0])
+    ref = rips_persistence(X, backend=backend)
+    got = rips_persistence(np.ldexp(X, e), backend=backend)
+    assert [len(d) for d in got] == [len(d) for d in ref]
+    assert np.isinf(got[0][:, 1]).sum() == 1
+    for a, b in zip(got, ref):
+        np.testing.assert_array_equal(a, np.ldexp(b, e))
+
+
+@pytest.mark.parametrize("c", [1e-300, 1e-200, 1e200, 1e300])
+def test_rips_of_distance_matrices_at_any_scale(c):
+    D = squareform(pdist(_circle(30, 0.02, 4)))
+    ref = rips_persistence(distance_matrix=D)
+    got = rips_persistence(distance_matrix=D * c)
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b * c, rtol=1e-14)
+    # and giotto-ph (float32 inside, range 1e-38..3e38) too
+    got = rips_persistence(distance_matrix=D * c, backend="giotto")
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b * c, rtol=1e-6)
+
+
+def test_rips_of_the_probe_clouds():
+    pts = 1e200 * _LINE5
+    dgms = rips_persistence(pts)
+    assert np.isinf(dgms[0][:, 1]).sum() == 1 and len(dgms[0]) == 5
+    np.testing.assert_allclose(dgms[0][:4, 1], math.hypot(1.0, 0.5) * 1e200, rtol=1e-15)
+    # finite 1e308 coordinates with distances that fit float64: the right answer
+    dgms = rips_persistence([[1e308, 0.0], [0.0, 1e308], [-1e308, 0.0]])
+    np.testing.assert_allclose(dgms[0][:2, 1], math.sqrt(2) * 1e308, rtol=1e-15)
+    # a bar that ends beyond 1.8e308 cannot be reported: a clear error, not inf
+    with pytest.raises(ValueError, match="X.*float64"):
+        rips_persistence([[1e308, 0.0], [-1e308, 0.0]])
+
+
+# ------------------------------------------------ huge requests (issue 8, finding 3)
+def test_rips_past_max_bytes_is_refused_before_the_matrix():
+    X = np.random.default_rng(10).normal(size=(200, 2))
+    with pytest.raises(ValueError, match="max_bytes"):
+        rips_persistence(X, max_bytes=10_000)
+    with pytest.raises(ValueError, match="max_bytes"):
+        rips_persistence(distance_matrix=squareform(pdist(X)), max_bytes=10_000)
+    with pytest.raises(ValueError, match="max_bytes"):
+        layer_diagrams({"a": X}, max_bytes=10_000)
+    assert len(rips_persistence(X, max_bytes=10**7)) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"fast_path": "yes"}, TypeError, "fast_path"),
+        ({"deduplicate": 1}, TypeError, "deduplicate"),
+        ({"collapse": None}, TypeError, "collapse"),
+        ({"threshold": np.nan}, ValueError, "threshold"),
+        ({"tau0": np.inf}, ValueError, "tau0"),
+        ({"tau0": "0.1"}, TypeError, "tau0"),
+        ({"backend": 3}, TypeError, "backend"),
+    ],
+)
+def test_bad_flags(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        rips_persistence(np.ones((3, 2)), **kwargs)

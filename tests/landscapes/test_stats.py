@@ -231,3 +231,43 @@ def test_exchangeable_groups_uniform_p_many_runs():
     assert sstats.kstest(pvals, "uniform").pvalue > 1e-3
     for alpha in (0.01, 0.05, 0.1):
         assert abs(np.mean(pvals <= alpha) - alpha) < 3 * np.sqrt(alpha * (1 - alpha) / 2000) + 0.005
+
+
+# ------------------------------------------- one seed argument (issue 8, finding 6)
+def test_seed_is_the_only_name_for_randomness():
+    rng = np.random.default_rng(12)
+    a = [rand_act(rng) for _ in range(4)]
+    b = [rand_act(rng, 0.05) for _ in range(4)]
+    with pytest.raises(TypeError):
+        permutation_test(a, b, n_permutations=10, rng=0)
+    with pytest.raises(TypeError):
+        activation_landscape_curves(a, random_state=0)
+    # an int seed draws what numpy's default_rng(seed) draws, as rng= always did
+    g = gram_matrix(a + b)
+    r1 = permutation_test_gram(g, 4, n_permutations=200, seed=7)
+    r2 = permutation_test_gram(g, 4, n_permutations=200, seed=np.random.default_rng(7))
+    np.testing.assert_array_equal(r1.null_distribution, r2.null_distribution)
+    c1, _ = activation_landscape_curves(a + b, seed=0)
+    c2, _ = activation_landscape_curves(a + b, seed=np.random.default_rng(0))
+    assert c1.shape == c2.shape == (8, 3, 2)
+    with pytest.raises(ValueError, match="seed"):
+        activation_landscape_curves(a, seed=-3)
+
+
+# ------------------------------------------------ huge requests (issue 8, finding 3)
+def test_huge_permutation_counts_are_refused_before_allocating():
+    rng = np.random.default_rng(13)
+    a = [rand_act(rng) for _ in range(3)]
+    b = [rand_act(rng) for _ in range(3)]
+    with pytest.raises(ValueError, match="max_bytes"):
+        permutation_test(a, b, n_permutations=10**10, seed=0)
+    g = gram_matrix(a + b)
+    with pytest.raises(ValueError, match="max_bytes"):
+        permutation_test_gram(g, 3, n_permutations=10**10, seed=0)
+    with pytest.raises(ValueError, match="max_bytes"):
+        permutation_test_gram(g, 3, n_permutations=1000, seed=0, max_bytes=1000)
+    assert permutation_test_gram(g, 3, n_permutations=1000, seed=0, max_bytes=10**6).n_permutations == 1000
+    with pytest.raises(TypeError, match="n_permutations"):
+        permutation_test_gram(g, 3, n_permutations=1e3)
+    with pytest.raises(ValueError, match="group_b"):
+        permutation_test(a, [], seed=0)

@@ -130,3 +130,32 @@ def test_bad_clouds(X, name):
 def test_bad_params(params, name):
     with pytest.raises(ValueError, match=name):
         LandscapeVectorizer(**params).fit([np.zeros((3, 2))])
+
+
+def test_homology_is_the_name_for_plain_vs_local():
+    # The same name and values as layer_diagrams(homology=...); normalize is only the
+    # on/off switch of the plain normalization.
+    rng = np.random.default_rng(5)
+    X = [circle(rng, 40, radius=3.0) + 5.0]
+    with pytest.raises(ValueError, match="homology"):
+        LandscapeVectorizer(homology="foo").fit(X)
+    with pytest.raises(TypeError, match="homology"):
+        LandscapeVectorizer(homology=None).fit(X)
+    with pytest.raises(ValueError, match="normalize"):
+        LandscapeVectorizer(homology="local", normalize=False).fit(X)
+    with pytest.raises(TypeError, match="normalize"):
+        LandscapeVectorizer(normalize="plain").fit(X)
+    raw = LandscapeVectorizer(normalize=False, t_max=4.0, step=0.01, n_levels=2).fit(X).transform(X)[0]
+    dgms = rips.rips_persistence(X[0], maxdim=1)
+    lam = Landscape.from_diagram(dgms[1], Grid(0, 4.0, 0.01), 2)
+    np.testing.assert_allclose(raw, lam.values.ravel(), atol=1e-12)
+
+
+def test_huge_requests_are_refused_in_fit():
+    with pytest.raises(ValueError, match="max_bytes"):
+        LandscapeVectorizer(n_levels=10**9).fit([np.zeros((3, 2))])
+    with pytest.raises(ValueError, match="max_bytes"):
+        LandscapeVectorizer(step=1e-10).fit([np.zeros((3, 2))])
+    vec = LandscapeVectorizer(max_bytes=10**5).fit([np.zeros((3, 2))])
+    with pytest.raises(ValueError, match="max_bytes"):
+        vec.transform([np.zeros((3, 2))] * 100)

@@ -64,7 +64,8 @@ class VectorOps:
             return NotImplemented
         if not math.isfinite(s):
             raise ValueError(f"scalar: a landscape can only be multiplied by a finite number, got {scalar!r}")
-        return self._map_values(lambda v: v * s, f"scalar: multiplying by {s!r}")
+        with np.errstate(over="ignore"):  # an overflow is refused with a clear message
+            return self._map_values(lambda v: v * s, f"scalar: multiplying by {s!r}")
 
     def __rmul__(self, scalar: float):
         return self.__mul__(scalar)
@@ -76,7 +77,8 @@ class VectorOps:
         if not math.isfinite(s) or s == 0.0:
             raise ValueError(f"divisor: a landscape can only be divided by a finite nonzero scalar, got {scalar!r}")
         # v / s, not v * (1 / s): one rounding, and no overflow of 1 / s for a tiny s
-        return self._map_values(lambda v: v / s, f"divisor (scalar): dividing by {s!r}")
+        with np.errstate(over="ignore"):
+            return self._map_values(lambda v: v / s, f"divisor (scalar): dividing by {s!r}")
 
     def __neg__(self):
         return self._map_values(np.negative, "negating")
