@@ -25,17 +25,25 @@ def random_net(widths, seed, out=1):
 
 
 def pre_and_terms(pairs, P):
-    """Hidden pre-activations at P (n, N) and the sizes |W||h| + |b| of the terms they sum."""
+    """Hidden pre-activations at P (n, N), the sizes |W||h| + |b| of the terms they sum,
+    and a running bound on their rounding error (each layer's dot products add
+    (k + 1) u times their terms; nothing passes through a ReLU that is certainly off)."""
+    u = 2.0**-53
     h = np.asarray(P, dtype=float)
-    zs, ts = [], []
+    err = np.zeros_like(h)
+    zs, ts, es = [], [], []
     for W, b in pairs[:-1]:
         z = h @ W.T + b
+        T = np.abs(h) @ np.abs(W).T + np.abs(b)
+        err = err @ np.abs(W).T + (W.shape[1] + 2) * u * T
         zs.append(z)
-        ts.append(np.abs(h) @ np.abs(W).T + np.abs(b))
+        ts.append(T)
+        es.append(err)
+        err = np.where(z < -err, 0.0, err)
         h = np.maximum(z, 0)
     if not zs:
-        return np.zeros((h.shape[0], 0)), np.zeros((h.shape[0], 0))
-    return np.concatenate(zs, axis=1), np.concatenate(ts, axis=1)
+        return np.zeros((h.shape[0], 0)), np.zeros((h.shape[0], 0)), np.zeros((h.shape[0], 0))
+    return np.concatenate(zs, axis=1), np.concatenate(ts, axis=1), np.concatenate(es, axis=1)
 
 
 def neuron_scales(pairs, vertices):
@@ -53,15 +61,15 @@ def neuron_scales(pairs, vertices):
 def signs_with_certainty(pairs, P, scales, tol):
     """Forward-pass sign vectors of points, and which entries are beyond doubt.
 
-    An entry is certain when |z| is well outside the construction's tolerance band
-    (|z| > 1000 tol * scale), or when z vanishes to rounding (|z| <= 1e-12 of the size of
-    its terms: a neuron identically 0 there, which must read 0).
+    An entry is certain when |z| is well outside what the construction may merge
+    (1000 tol * scale, with the largest term size over the box) and its rounding-error
+    bound (8 times), or when z is exactly 0 (a neuron identically 0 there, such as a
+    zero row or the difference of two equal neurons, which must read 0).
     """
-    Z, T = pre_and_terms(pairs, P)
-    exact0 = np.abs(Z) <= 1e-12 * T
+    Z, T, E = pre_and_terms(pairs, P)
+    exact0 = Z == 0
     s = np.sign(Z).astype(np.int8)
-    s[exact0] = 0
-    certain = (np.abs(Z) > 1e3 * tol * scales[None, :]) | exact0
+    certain = (np.abs(Z) > 1e3 * tol * scales[None, :] + 8 * E) | exact0
     return s, certain
 
 
@@ -99,7 +107,7 @@ def assert_valid(pc: PolyhedralComplex, n_samples: int = 2000, seed: int = 0, mi
     # Vertices lie in the box; each vertex lies on its zero hyperplanes.
     assert np.all(pc.vertices >= pc.lo - 1e-12) and np.all(pc.vertices <= pc.hi + 1e-12)
     scales = neuron_scales(pc.weights, pc.vertices)
-    Zv, Tv = pre_and_terms(pc.weights, pc.vertices)
+    Zv, _, _ = pre_and_terms(pc.weights, pc.vertices)
     on = pc.vertex_signs == 0
     assert np.all(np.abs(Zv[on]) <= max(1e-7, 2 * pc.tol) * np.broadcast_to(scales, Zv.shape)[on])
     # Sampling: every sampled point's sign vector is that of the region it is put in.

@@ -57,7 +57,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from fractions import Fraction
 from itertools import product
+from math import gcd
 
 import numba
 import numpy as np
@@ -100,12 +102,12 @@ class _Grow:
 
 
 @numba.njit(cache=True)
-def _vertex_status(z, nV, thr_hi, lip, beta, scale, kappa, tol, P, G, M, srow):  # pragma: no cover - compiled
+def _vertex_status(z, nV, thr_hi, lip, beta, scale, kappa, trust, P, G, M, srow):  # pragma: no cover - compiled
     """Status bits of the vertices for one neuron, and the vertices whose sign is uncertain.
 
     ``z`` holds the neuron's computed values, ``thr_hi`` a bound on every vertex's
     threshold (one comparison settles almost every vertex); otherwise the vertex's own
-    threshold ``kappa (lip P[v] + beta G[v]) + tol min(scale, lip M[v] + beta)`` is used.
+    threshold ``kappa (lip P[v] + beta G[v]) + trust min(scale, lip M[v] + beta)`` is used.
     Settled vertices get 1 (+ side) or 2 (- side) and their sign in ``srow``; uncertain
     ones get 4 and 0 in ``srow`` until the caller resolves them.
     Returns ``(st_v, n_pos, n_neg, uncertain)``.
@@ -121,7 +123,7 @@ def _vertex_status(z, nV, thr_hi, lip, beta, scale, kappa, tol, P, G, M, srow): 
         elif x < -thr_hi:
             s = 2
         else:
-            thr = kappa * (lip * P[v] + beta * G[v]) + tol * min(scale, lip * M[v] + beta)
+            thr = kappa * (lip * P[v] + beta * G[v]) + trust * min(scale, lip * M[v] + beta)
             if x > thr:
                 s = 1
             elif x < -thr:
@@ -497,6 +499,9 @@ def box_complex(lo: np.ndarray, hi: np.ndarray):
 
 _U = 2.0**-53  # unit roundoff of float64
 _KAPPA = 4.0  # safety factor on the rounding-error bounds
+# Relative size, against the terms behind it, below which an interpolated vertex value is
+# not trusted and the vertex is recomputed (module docstring).
+_TRUST = 1e-10
 
 
 def normalize_network(weights, lo: np.ndarray, hi: np.ndarray) -> tuple[list, int]:
@@ -568,6 +573,112 @@ def forward(hidden, y: np.ndarray, n_layers: int | None = None):
     return out
 
 
+# --------------------------------------------------------------------------- exact fallback
+
+
+def integer_layers(hidden) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """Each hidden layer as Python integers: ``(WI, bI, s)`` with ``W = WI / 2**s`` and
+    ``b = bI / 2**s`` exactly (object arrays; floats are dyadic rationals)."""
+    out = []
+    for W, b in hidden:
+        A = np.concatenate([W, b[:, None]], axis=1)
+        M, E = np.frexp(A)
+        nz = M != 0
+        s = int((53 - E[nz]).max()) if nz.any() else 0
+        K = np.ldexp(M, 53).astype(np.int64)
+        shift = np.where(nz, E.astype(np.int64) - 53 + s, 0)
+        I = np.array([int(k) << int(t) for k, t in zip(K.ravel(), shift.ravel())], dtype=object).reshape(A.shape)
+        out.append((I[:, :-1], I[:, -1], s))
+    return out
+
+
+def _solve_exact(rows: list[list[int]], d: int) -> list[Fraction] | None:
+    """The unique solution of the integer equations ``a . x = c`` (rows ``[a_1..a_d, c]``),
+    by Gaussian elimination over the rationals; None if the rows are inconsistent or do
+    not fix every coordinate."""
+    R = [[Fraction(v) for v in r] for r in rows]
+    piv_rows = []
+    r0 = 0
+    for col in range(d):
+        p = next((i for i in range(r0, len(R)) if R[i][col] != 0), None)
+        if p is None:
+            return None
+        R[r0], R[p] = R[p], R[r0]
+        inv = 1 / R[r0][col]
+        R[r0] = [v * inv for v in R[r0]]
+        for i in range(len(R)):
+            if i != r0 and R[i][col] != 0:
+                f = R[i][col]
+                R[i] = [a - f * b for a, b in zip(R[i], R[r0])]
+        piv_rows.append(r0)
+        r0 += 1
+    if any(R[i][d] != 0 for i in range(r0, len(R))):
+        return None
+    return [R[i][d] for i in piv_rows]
+
+
+def exact_value(ilayers, first, layer: int, j: int, row: np.ndarray, x: np.ndarray, lo, hi) -> float | None:
+    """Value of neuron ``j`` of hidden layer ``layer``, computed exactly and then rounded,
+    at the exact vertex whose sign vector over the neurons cut so far is ``row`` and whose
+    computed position is ``x`` (normalised units); None when the construction's vertex is
+    not a vertex of the exact arrangement (an earlier decision merged a hyperplane within
+    the tolerance onto a vertex it does not pass through).
+
+    The vertex solves: every zero of ``row`` vanishes (affine maps of the cells around it,
+    the earlier ReLUs fixed by ``row`` with its zeros taken on and off) and the box
+    coordinates it lies on hold. It is solved in rational arithmetic, then the forward pass
+    is run in integers there: it must reproduce ``row`` exactly, and gives the value
+    (its sign is exact; it is 0.0 only when the value is exactly 0).
+    """
+    d = x.shape[0]
+    rows: list[list[int]] = []
+    zero = np.flatnonzero(row == 0)
+    for zero_on in (True, False):
+        Mx = None
+        for layer_i in range(layer + 1):
+            WI, bI, s = ilayers[layer_i]
+            if Mx is None:
+                Mx = np.concatenate([WI, bI[:, None]], axis=1)
+                D = 1 << s
+            else:
+                sgn = row[first[layer_i - 1] : first[layer_i]]
+                on = (sgn >= 0) if zero_on else (sgn > 0)
+                H = Mx * on[:, None]
+                Mx = WI @ H
+                Mx[:, d] = Mx[:, d] + bI * D
+                D <<= s
+            lo_g, hi_g = first[layer_i], first[layer_i + 1]
+            for m in zero[(zero >= lo_g) & (zero < hi_g)]:
+                a = Mx[m - lo_g]
+                rows.append([int(v) for v in a[:d]] + [-int(a[d])])
+    for i in range(d):
+        if x[i] == lo[i] or x[i] == hi[i]:
+            f = Fraction(float(x[i]))
+            rows.append([f.denominator if k == i else 0 for k in range(d)] + [f.numerator])
+    V = _solve_exact(rows, d)
+    if V is None:
+        return None
+    q = 1
+    for v in V:
+        q = q * v.denominator // gcd(q, v.denominator)
+    H = np.array([int(v * q) for v in V], dtype=object)
+    D = q
+    n_cut = row.shape[0]
+    for layer_i in range(layer + 1):
+        WI, bI, s = ilayers[layer_i]
+        Z = WI @ H + bI * D
+        D <<= s
+        lo_g = first[layer_i]
+        for m in range(Z.shape[0]):
+            gm = lo_g + m
+            if gm < n_cut:
+                sm = (Z[m] > 0) - (Z[m] < 0)
+                if sm != row[gm]:
+                    return None
+        H = np.maximum(Z, 0)
+    return float(Fraction(int(Z[j]), D))
+
+
 # --------------------------------------------------------------------------- builder
 
 
@@ -590,14 +701,14 @@ class RawComplex:
     vertex_scale: np.ndarray | None = None  # (n0,) float64
 
 
-def build(weights, lo: np.ndarray, hi: np.ndarray, tol: float) -> RawComplex:
+def build(weights, lo: np.ndarray, hi: np.ndarray, tol: float, trust: float = _TRUST) -> RawComplex:
     """Run the cuts of all hidden neurons, layer by layer, neuron by neuron.
 
     ``weights`` and the box are the caller's; the construction runs on the normalised
     network (:func:`normalize_network`) and the result is in input units.
     """
     hidden, e_in = normalize_network(weights, lo, hi)
-    st = _State(hidden, np.ldexp(lo, -e_in), np.ldexp(hi, -e_in), tol)
+    st = _State(hidden, np.ldexp(lo, -e_in), np.ldexp(hi, -e_in), tol, max(tol, trust))
     g = 0  # global index of the neuron being cut
     for layer in range(len(hidden)):
         st.start_layer(layer)
@@ -613,10 +724,10 @@ def build(weights, lo: np.ndarray, hi: np.ndarray, tol: float) -> RawComplex:
 class _State:
     """The complex under construction (see the module docstring)."""
 
-    def __init__(self, hidden, lo: np.ndarray, hi: np.ndarray, tol: float) -> None:
+    def __init__(self, hidden, lo: np.ndarray, hi: np.ndarray, tol: float, trust: float) -> None:
         self.d = d = lo.shape[0]
         self.hidden = hidden
-        self.lo, self.hi, self.tol = lo, hi, tol
+        self.lo, self.hi, self.tol, self.trust = lo, hi, tol, trust
         self.consts = error_constants(hidden, d)
         # Per global neuron: lip, beta, gamma_cum (for the bounds of any neuron at a vertex).
         self.all_consts = tuple(
@@ -640,6 +751,8 @@ class _State:
         self.pmax = 0.0
         self.gmax = 0.0
         self.n_resolved = 0
+        self.n_exact = 0
+        self.ilayers: list | None = None  # integer copies of the layers, made when first needed
         self.E = _Grow(E0.copy(), E0.shape[0])
         self.Pc = {k: _Grow(P0[k][0].copy(), P0[k][0].shape[0]) for k in range(2, d + 1)}
         self.Pf = {k: _Grow(P0[k][1].copy(), P0[k][1].shape[0]) for k in range(2, d + 1)}
@@ -769,9 +882,9 @@ class _State:
         counts = self.counts
         nV = self.X.n
         lip, beta, scale = float(self.lip[j]), float(self.beta[j]), float(self.scale[j])
-        thr_hi = _KAPPA * (lip * self.pmax + beta * self.gmax) + self.tol * scale
+        thr_hi = _KAPPA * (lip * self.pmax + beta * self.gmax) + self.trust * scale
         st_v, npos, nneg, unc = _vertex_status(
-            self.Zt[j, :nV], nV, thr_hi, lip, beta, scale, _KAPPA, self.tol,
+            self.Zt[j, :nV], nV, thr_hi, lip, beta, scale, _KAPPA, self.trust,
             self.P.a, self.G.a, self.M.a, self.ST[g],
         )  # fmt: skip
         if unc.size:
@@ -799,53 +912,92 @@ class _State:
 
     def _resolve(self, j: int, g: int, unc: np.ndarray, st_v: np.ndarray) -> tuple[int, int]:
         """Decide the sign of neuron ``j`` at the vertices ``unc``, which the filter left
-        uncertain: each interpolated one is first recomputed from its defining constraints
-        (:meth:`_refine`), then the sign is kept where ``|z|`` exceeds its now local error
-        bound plus ``tol`` times ``|W_j| |h| + |b_j|`` at the vertex, and is 0 otherwise.
-        Writes ``st_v`` and ``ST[g]``; returns the numbers of + and - vertices."""
-        stale = unc[self.fresh.a[unc] == 0]
-        if stale.size:
-            rows = _sign_rows(self.ST, stale, self.n_box, self.pa.a, self.pb.a, self.born.a, g)
-            for v, row in zip(stale.tolist(), rows):
-                self._refine(v, row)
-        layer = self.layer
-        Y = self.X.a[unc]
-        h = Y if layer == 0 else np.maximum(forward(self.hidden, Y, layer)[-1], 0.0)
-        W, b = self.hidden[layer]
-        T = np.abs(h) @ np.abs(W[j]) + abs(b[j])
-        z = self.Zt[j, unc]
-        thr = _KAPPA * (self.lip[j] * self.P.a[unc] + self.beta[j] * self.G.a[unc]) + self.tol * T
-        pos = z > thr
-        neg = z < -thr
+        uncertain.
+
+        Each interpolated one is first recomputed from its defining constraints
+        (:meth:`_refine`). Then the forward pass at the vertices gives this layer's values
+        (written to ``Zt``) with a running bound on their error: the position bound ``P``
+        carried through the layers, each layer's rounding added, nothing carried through a
+        ReLU that is certainly off (it outputs exactly 0 near the vertex), and the neurons
+        the vertex lies on (zeros of its sign vector) taken as exactly 0, as the complex
+        says they are. With ``band = tol (|W_j| |h| + |b_j|)`` at the vertex: a value
+        certainly within the band is 0, one certainly outside keeps its sign, and the rest
+        are decided in exact arithmetic (:func:`exact_value`; 0 if the exact value is
+        within the band). A 0 is written into ``Zt`` as exactly 0, so later layers see the
+        vertex on the hyperplane. Writes ``st_v`` and ``ST[g]``; returns the numbers of +
+        and - vertices.
+        """
+        rows = _sign_rows(self.ST, unc, self.n_box, self.pa.a, self.pb.a, self.born.a, g)
+        for i in np.flatnonzero(self.fresh.a[unc] == 0).tolist():
+            self._refine(int(unc[i]), rows[i])
+        h = self.X.a[unc]
+        err = np.repeat(self.P.a[unc][:, None], self.d, axis=1)
+        for layer in range(self.layer + 1):
+            W, b = self.hidden[layer]
+            A = np.abs(W).T
+            z = h @ W.T + b
+            T = np.abs(h) @ A + np.abs(b)
+            err = err @ A + self.consts[layer][2] * T
+            on = rows[:, self.first[layer] : min(self.first[layer + 1], g)] == 0
+            z[:, : on.shape[1]][on] = 0.0
+            err[:, : on.shape[1]][on] = 0.0
+            if layer < self.layer:
+                err = np.where(z < -err, 0.0, err)
+                h = np.maximum(z, 0.0)
+        zj, ej, band = z[:, j], _KAPPA * err[:, j], self.tol * T[:, j]
+        pos = zj > band + ej
+        neg = zj < -band - ej
+        unsure = np.flatnonzero(~pos & ~neg & (np.abs(zj) > band - ej))
+        for i in unsure.tolist():
+            exact = self._exact_value(int(unc[i]), j, rows[i])
+            if exact is None:  # not a vertex of the exact arrangement (see exact_value)
+                logger.debug("polyhedral: neuron %d at vertex %d has no exact vertex; float decides", g, unc[i])
+                exact = zj[i]
+            pos[i], neg[i] = exact > band[i], exact < -band[i]
+        z[~pos & ~neg, j] = 0.0
+        self.Zt[:, unc] = z.T
         st_v[unc] = np.where(pos, 1, np.where(neg, 2, 0))
         self.ST[g, unc] = pos.astype(np.int8) - neg.astype(np.int8)
         self.n_resolved += unc.size
         return int(pos.sum()), int(neg.sum())
 
+    def _exact_value(self, v: int, j: int, row: np.ndarray) -> float | None:
+        """Exact value of neuron ``j`` at vertex ``v``, rounded (:func:`exact_value`)."""
+        if self.ilayers is None:
+            self.ilayers = integer_layers(self.hidden)
+        self.n_exact += 1
+        return exact_value(self.ilayers, self.first, self.layer, j, row, self.X.a[v], self.lo, self.hi)
+
     def _pattern_forward(self, x: np.ndarray, row: np.ndarray, zero_on: bool):
-        """Pre-activations and their gradients (N_so_far, d) at ``x`` up to the current
-        layer, with the earlier layers' ReLUs fixed by the sign vector ``row`` (zeros taken
-        as on if ``zero_on``, else off): the affine maps of one cell around the vertex."""
+        """Pre-activations at ``x`` up to the current layer, their gradients (N_so_far, d)
+        and rounding bounds, with the earlier layers' ReLUs fixed by the sign vector
+        ``row`` (zeros taken as on if ``zero_on``, else off): the affine maps of one cell
+        around the vertex."""
         h = x
         J = np.eye(self.d)
-        zs, Js = [], []
+        err = np.zeros(self.d)
+        zs, Js, errs = [], [], []
         for layer in range(self.layer + 1):
             W, b = self.hidden[layer]
+            A = np.abs(W)
             z = W @ h + b
             Jz = W @ J
+            err = A @ err + self.consts[layer][2] * (A @ np.abs(h) + np.abs(b))
             zs.append(z)
             Js.append(Jz)
+            errs.append(err)
             if layer < self.layer:
                 s = row[self.first[layer] : self.first[layer + 1]]
                 on = s >= 0 if zero_on else s > 0
                 h = np.where(on, z, 0.0)
                 J = Jz * on[:, None]
-        return np.concatenate(zs), np.concatenate(Js)
+                err = np.where(on, err, 0.0)
+        return np.concatenate(zs), np.concatenate(Js), np.concatenate(errs)
 
     def _refine(self, v: int, row: np.ndarray) -> None:
         """Recompute vertex ``v`` from its defining constraints, so that its error bound is
         relative to its own size instead of the size of the vertices it was interpolated
-        from (a vertex near the origin of a box of side 1e10 inherits errors of 1e-6).
+        from (a vertex near the centre of a box of side 1e10 inherits errors of 1e-6).
 
         The vertex is the point where the neurons that vanish on it (zeros of its sign
         vector ``row``) vanish and the box coordinates it lies on hold. On a cell around
@@ -854,45 +1006,41 @@ class _State:
         both systems are stacked, since one alone may be rank-deficient. Newton steps on
         this affine system (least squares on the free coordinates) converge in one step up
         to rounding; the distance to the exact vertex is then bounded by ``|A^+|`` times
-        the residual and its rounding bound. If the system does not fix the vertex (rank
+        the residual plus its rounding bound. If the system does not fix the vertex (rank
         below the number of free coordinates) the vertex keeps its interpolated position
-        and bounds.
+        and bounds. Updates ``X``, ``P``, ``G``, ``M`` and marks the vertex fresh; its
+        layer values are recomputed by the caller.
         """
         X = self.X.a
         x = X[v].copy()
         free = (x != self.lo) & (x != self.hi)
-        lip_all, beta_all, gcum_all = self.all_consts
         delta = 0.0
+        self.fresh.a[v] = 1
         if free.any():
             zero = np.flatnonzero(row == 0)
             if zero.size == 0:
-                self.fresh.a[v] = 1
                 return
-            lipz, betaz, gz = np.tile(lip_all[zero], 2), np.tile(beta_all[zero], 2), np.tile(gcum_all[zero], 2)
             for it in range(4):
-                zA, JA = self._pattern_forward(x, row, True)
-                zB, JB = self._pattern_forward(x, row, False)
+                zA, JA, eA = self._pattern_forward(x, row, True)
+                zB, JB, eB = self._pattern_forward(x, row, False)
                 F = np.concatenate([zA[zero], zB[zero]])
                 A = np.concatenate([JA[zero][:, free], JB[zero][:, free]])
-                e = _KAPPA * gz * (lipz * np.abs(x).max() + betaz)
+                e = _KAPPA * np.concatenate([eA[zero], eB[zero]])
                 if it == 3 or (it > 0 and np.all(np.abs(F) <= e)):
                     break
                 x[free] -= np.linalg.lstsq(A, F, rcond=None)[0]
             Uu, s, Vt = np.linalg.svd(A, full_matrices=False)
             if s.size < free.sum() or s[-1] <= s[0] * A.shape[0] * _U:
                 logger.debug("polyhedral: vertex %d is not fixed by its constraints; kept as interpolated", v)
-                self.fresh.a[v] = 1
                 return
             pinv = (Vt.T / s) @ Uu.T
             delta = float((np.abs(pinv) @ (np.abs(F) + e)).max())
         mag = float(np.abs(x).max())
         gcum = self.consts[self.layer][3]
         X[v] = x
-        self.Zt[:, v] = forward(self.hidden, x[None, :], self.layer + 1)[-1][0]
-        self.P.a[v] = delta + 2 * _U * mag + gcum * mag
+        self.P.a[v] = delta + 2 * _U * mag
         self.G.a[v] = gcum
         self.M.a[v] = mag
-        self.fresh.a[v] = 1
         self.pmax = max(self.pmax, float(self.P.a[v]))
         self.gmax = max(self.gmax, gcum)
 

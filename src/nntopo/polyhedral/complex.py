@@ -22,8 +22,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import check_bool
 from ._subdivision import (
     _KAPPA,
+    _TRUST,
     DegenerateCutError,
     RawComplex,
     _count_zeros,
@@ -533,7 +535,7 @@ def polyhedral_complex(
     net_or_weights: Any,
     box: Any = None,
     *,
-    tol: float = 1e-10,
+    tol: float = 1e-15,
     check: bool = True,
 ) -> PolyhedralComplex:
     """Exact polyhedral complex of a ReLU network on an axis-aligned box.
@@ -547,21 +549,21 @@ def polyhedral_complex(
     box
         ``(lo, hi)`` scalars or arrays of length d (input units); default ``[-1, 1]^d``.
     tol
-        Relative tolerance: a neuron's value at a vertex counts as exactly 0 (its
-        hyperplane passes through the vertex) when ``|z| <= tol * T`` plus the rounding
-        error bound of ``z``, where ``T = |W_n| |h| + |b_n|`` is the size of the terms the
-        pre-activation sums *at that vertex* (``h`` the previous layer's output there).
-        ``T`` is local, so the tolerance does not grow with the box: a box of side 1e10
-        resolves the cells near its centre as finely as ``[-1, 1]^d`` does. Values within
-        ``tol`` of the largest possible ``T`` over the box are decided after recomputing
-        the vertex from its defining hyperplanes. Degenerate positions (hyperplanes
-        through vertices, duplicate or dead neurons) are resolved this way; two
-        hyperplanes closer than ``tol * T`` at a vertex are merged there.
+        Relative tolerance for merging: a neuron's value at a vertex counts as exactly 0
+        (its hyperplane is taken to pass through the vertex) when ``|z| <= tol * T``,
+        with ``T = |W_n| |h| + |b_n|`` the size of the terms the pre-activation sums *at
+        that vertex* (``h`` the previous layer's output there). Every other sign is
+        decided exactly: in floating point where the value clears its rounding-error
+        bound, else in rational arithmetic at the exact vertex. ``T`` is local, so the
+        tolerance does not grow with the box; the default (about 9 units of roundoff)
+        merges only what float64 vertices could not represent apart. A larger ``tol``
+        moves hyperplanes onto vertices up to ``tol * T`` away, which at a vertex far out
+        in a large box is far in absolute terms: keep it small.
     check
         Verify the complex before returning (:meth:`PolyhedralComplex.check`): Euler
-        characteristic 1, ``∂∂ = 0``, and every region's interior point evaluated through
-        the network has the region's sign vector. The last one costs about one forward
-        pass of all interior points.
+        characteristic 1, ``∂∂ = 0``, every region's interior point and every degenerate
+        vertex evaluated through the network has its sign vector. The geometric part
+        costs about one forward pass of the interior points.
 
     Returns
     -------
@@ -574,30 +576,40 @@ def polyhedral_complex(
     TypeError, ValueError
         For unsupported or malformed networks and empty boxes.
     DegenerateCutError
-        If rounding made a cut inconsistent even after raising the tolerance.
+        If no attempt gave consistent cuts (see below).
     ComplexCheckError
-        With ``check=True``, if the complex fails :meth:`PolyhedralComplex.check`.
+        With ``check=True``, if no attempt passed :meth:`PolyhedralComplex.check`.
+
+    Notes
+    -----
+    A cut whose vertex signs no hyperplane through a convex cell could have, or a complex
+    failing its check, can only come from merging (each vertex's hyperplane moved by its
+    own amount) or from an interpolated vertex value off by more than the construction
+    trusts (``1e-10`` of the terms behind it). Either makes the build start again, with a
+    1000 times finer ``tol`` and a 1000 times wider trust band, twice at most; the
+    tolerance used is ``PolyhedralComplex.tol``.
     """
     weights = as_weights(net_or_weights)
     d = weights[0][0].shape[1]
     lo, hi = validate_box(box, d)
-    if not (isinstance(tol, (float, int)) and 0 < tol < 1e-2):
+    if not (isinstance(tol, (float, int)) and not isinstance(tol, bool) and 0 < tol < 1e-2):
         raise ValueError(f"tol must be a float in (0, 0.01); got {tol!r}")
-    # Perturbation fallback: a cut whose vertex signs are not realisable (rounding near
-    # a degenerate position) is retried with a coarser tolerance, i.e. the hyperplane is
-    # moved onto the nearby vertices, which is a valid nearby network.
+    check = check_bool(check, "check")
     last: Exception | None = None
-    for t in (tol, tol * 1e3, tol * 1e6):
+    for attempt in range(3):
+        t = float(tol) * 1e-3**attempt
         try:
-            raw = build(weights, lo, hi, float(t))
+            raw = build(weights, lo, hi, t, _TRUST * 1e3**attempt)
+            pc = PolyhedralComplex(raw, weights, lo, hi, t)
+            if check:
+                pc.check()
             break
-        except DegenerateCutError as exc:
-            logger.warning("polyhedral_complex: %s (tol=%g); retrying with a coarser tolerance", exc, t)
+        except (DegenerateCutError, ComplexCheckError) as exc:
+            logger.warning("polyhedral_complex: %s (tol=%g); retrying with a finer tolerance", exc, t)
             last = exc
     else:
+        if isinstance(last, ComplexCheckError):
+            raise ComplexCheckError(f"no attempt gave a valid complex: {last}")
         raise DegenerateCutError(f"could not build a consistent complex: {last}")
-    pc = PolyhedralComplex(raw, weights, lo, hi, t)
-    if check:
-        pc.check()
     logger.debug("polyhedral complex: %r", pc)
     return pc
