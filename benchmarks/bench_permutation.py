@@ -76,7 +76,7 @@ def main() -> int:
         gram_matrix(a + b)
         gram_times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        res = permutation_test(a, b, n_permutations=n_perm, rng=r)
+        res = permutation_test(a, b, n_permutations=n_perm, seed=r)
         times.append(time.perf_counter() - t0)
     t_ours = min(times)
     print(
