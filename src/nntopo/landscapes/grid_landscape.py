@@ -21,7 +21,7 @@ import math
 import numba
 import numpy as np
 
-from .._validation import DEFAULT_MAX_BYTES, check_array, check_bool, check_int
+from .._validation import DEFAULT_MAX_BYTES, check_allocation, check_array, check_bool, check_int
 from ._vector import (
     CHECKED,
     TINY,
@@ -239,8 +239,10 @@ class Landscape(VectorOps):
         """
         grid = as_grid(grid)
         n_levels = check_int(n_levels, "n_levels", minimum=1)
-        grid.check_size(
-            2 * n_levels + 3, f"n_levels={n_levels} on grid {grid.as_tuple()} ({grid.n_points} points)", max_bytes=max_bytes
+        check_allocation(
+            landscape_bytes(grid, n_levels),
+            f"n_levels={n_levels} on grid {grid.as_tuple()} ({grid.n_points} points)",
+            max_bytes=max_bytes,
         )
         hom_dim = check_hom_dim(hom_dim)
         dgm = check_diagram(diagram)

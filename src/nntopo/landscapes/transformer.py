@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import DEFAULT_MAX_BYTES, check_allocation, check_bool, check_choice, check_int, check_points
 from .grid import Grid
-from .grid_landscape import Landscape
+from .grid_landscape import Landscape, landscape_bytes
 from .rips import BACKENDS
 
 logger = logging.getLogger("nntopo")
@@ -119,8 +119,9 @@ class LandscapeVectorizer(TransformerMixin, BaseEstimator):
         check_bool(self.weighted, "weighted")
         check_choice(self.backend, "backend", BACKENDS)
         grid = Grid(self.t_min, self.t_max, self.step)
-        grid.check_size(2 * n_levels + 3, f"n_levels={n_levels} on grid {grid.as_tuple()} ({grid.n_points} points)",
-                        max_bytes=self.max_bytes)
+        check_allocation(landscape_bytes(grid, n_levels),
+                         f"n_levels={n_levels} on grid {grid.as_tuple()} ({grid.n_points} points)",
+                         max_bytes=self.max_bytes)
         self.grid_ = grid
         self.homology_dimensions_ = tuple(sorted(dims))
 
