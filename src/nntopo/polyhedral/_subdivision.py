@@ -445,6 +445,29 @@ def _first_sign_mismatch(z, R, a, lip, c):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _first_mixed_cell(indptr, indices, S):  # pragma: no cover - compiled
+    """First ``(cell, neuron)`` whose vertices (CSR cell -> vertices) include both a +1 and
+    a -1 for that neuron, else ``(-1, -1)``. In two's complement, OR-ing the signs gives -1
+    iff some vertex has -1, and OR-ing their negatives iff some vertex has +1."""
+    n = indptr.shape[0] - 1
+    N = S.shape[1]
+    a = np.empty(N, np.int8)
+    b = np.empty(N, np.int8)
+    for c in range(n):
+        a[:] = 0
+        b[:] = 0
+        for p in range(indptr[c], indptr[c + 1]):
+            sv = S[indices[p]]
+            for j in range(N):
+                a[j] |= sv[j]
+                b[j] |= -sv[j]
+        for j in range(N):
+            if (a[j] & b[j]) == -1:
+                return c, j
+    return -1, -1
+
+
+@numba.njit(cache=True)
 def _count_zeros(S):  # pragma: no cover - compiled
     """Number of zeros in each row of an int8 matrix."""
     out = np.zeros(S.shape[0], np.int64)
@@ -954,6 +977,8 @@ class _State:
                 logger.debug("polyhedral: neuron %d at vertex %d has no exact vertex; float decides", g, unc[i])
                 exact = zj[i]
             pos[i], neg[i] = exact > band[i], exact < -band[i]
+            if pos[i] or neg[i]:  # the interpolation of a cut needs the decided sign
+                z[i, j] = exact if exact != 0 else (5e-324 if pos[i] else -5e-324)
         z[~pos & ~neg, j] = 0.0
         self.Zt[:, unc] = z.T
         st_v[unc] = np.where(pos, 1, np.where(neg, 2, 0))

@@ -29,6 +29,7 @@ from ._subdivision import (
     DegenerateCutError,
     RawComplex,
     _count_zeros,
+    _first_mixed_cell,
     _first_sign_mismatch,
     _signs_from_vertices,
     build,
@@ -267,23 +268,27 @@ class PolyhedralComplex:
     def point_signs(self, points: Any) -> np.ndarray:
         """Sign vectors of ``points (n, d)`` (input units), shape (n, N) int8, by the
         construction's rule: a pre-activation ``z`` counts as 0 when ``|z| <= tol * T`` plus
-        its rounding-error bound, with ``T = |W_n| |h| + |b_n|`` at that point. Computed on
-        the normalised network, so it neither overflows nor depends on the weights' scale."""
+        its rounding-error bound, with ``T = |W_n| |h| + |b_n|`` at that point (the bound is
+        carried through the layers, and not through a ReLU that is certainly off). Computed
+        on the normalised network, so it neither overflows nor depends on the weights'
+        scale."""
         hidden, e_in, consts = self._network()
         h = np.ldexp(np.asarray(points, dtype=np.float64), -e_in)
         if h.ndim != 2 or h.shape[1] != self.dim:
             raise ValueError(f"points must have shape (n, {self.dim}); got {np.shape(points)}")
         out = np.empty((h.shape[0], self.n_hidden), dtype=np.int8)
-        mag = np.abs(h).max(axis=1, initial=0.0)[:, None]
+        err = np.zeros_like(h)
         col = 0
-        for (W, b), (lip, beta, _, gcum) in zip(hidden, consts):
+        for (W, b), (_, _, gamma, _) in zip(hidden, consts):
+            A = np.abs(W).T
             z = h @ W.T + b
-            T = np.abs(h) @ np.abs(W).T + np.abs(b)
-            band = self.tol * T + _KAPPA * gcum * (lip * mag + beta)
+            T = np.abs(h) @ A + np.abs(b)
+            err = err @ A + gamma * T
             s = np.sign(z).astype(np.int8)
-            s[np.abs(z) <= band] = 0
+            s[np.abs(z) <= self.tol * T + _KAPPA * err] = 0
             out[:, col : col + W.shape[0]] = s
             col += W.shape[0]
+            err = np.where(z < -err, 0.0, err)
             h = np.maximum(z, 0.0)
         return out
 
@@ -346,11 +351,15 @@ class PolyhedralComplex:
     def check(self) -> None:
         """Raise :class:`ComplexCheckError` (a ``RuntimeError``) unless the complex is valid.
 
-        Combinatorial checks: Euler characteristic 1, every boundary of a boundary vanishes
-        mod 2, no incidence is repeated, edges have distinct ends. Geometric check, which a
-        consistent but wrong complex cannot pass: every region's interior point, evaluated
-        through the network, has the region's sign vector wherever the evaluation is
-        certain (see :meth:`_check_region_signs`).
+        Combinatorial: Euler characteristic 1, every boundary of a boundary vanishes mod
+        2, no incidence is repeated, edges have distinct ends, no region has vertices on
+        both sides of a hyperplane (a cut left out). Geometric, so that a consistent but
+        wrong complex cannot pass: evaluated through the network, every region's interior
+        point has the region's sign vector (:meth:`_check_region_signs`), and the vertices
+        have theirs: every vertex lying on more hyperplanes than general position allows,
+        and a sample of at most :attr:`CHECK_VERTICES` of the others
+        (:meth:`_check_vertices`). Only entries the float evaluation is certain about
+        count (see :meth:`_first_mismatch`). Costs about one forward pass of the regions.
         """
         chi = self.euler_characteristic()
         if chi != 1:
@@ -367,8 +376,23 @@ class PolyhedralComplex:
             BB = self.boundary(k - 1).astype(np.int64) @ self.boundary(k).astype(np.int64)
             if BB.nnz and np.any(BB.data % 2):
                 raise ComplexCheckError(f"boundary of boundary is not 0 mod 2 in dimension {k}")
+        self._check_no_mixed_signs()
         self._check_region_signs()
-        self._check_degenerate_vertices()
+        self._check_vertices()
+
+    CHECK_VERTICES = 8192
+
+    def _check_no_mixed_signs(self) -> None:
+        """No region has one vertex on the + side and one on the - side of a hyperplane
+        (the hyperplane would cross it, and a cut is missing)."""
+        if self.n_hidden == 0:
+            return
+        indptr, indices = self.cell_vertices(self.dim)
+        r, n = _first_mixed_cell(indptr.astype(np.int64), indices.astype(np.int64), self.vertex_signs)
+        if r >= 0:
+            raise ComplexCheckError(
+                f"region {r} has vertices on both sides of hidden neuron {n}'s hyperplane: a cut is missing"
+            )
 
     def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Per vertex, in normalised units: how far it may lie from the exact vertex, and
@@ -433,26 +457,30 @@ class PolyhedralComplex:
                 "the complex is wrong"
             )
 
-    def _check_degenerate_vertices(self) -> None:
-        """Every vertex on more hyperplanes than its dimension needs must lie on them.
+    def _check_vertices(self) -> None:
+        """Vertices evaluated through the network must have their sign vectors.
 
-        A vertex in general position has ``d`` zeros in its sign vector and box facets
-        together; one with more is where a hyperplane was put through a vertex (or a
-        neuron vanishes there identically). Such vertices, rare unless the network is
-        degenerate, are evaluated through the network: every zero must be 0 and every
-        sign right within the band of :meth:`_first_mismatch`. This catches a hyperplane
-        moved onto a vertex it does not pass through, which no interior point sees.
+        Every vertex on more hyperplanes than general position allows (``d`` zeros and
+        box facets together) is checked: that is where a hyperplane was put through a
+        vertex or a neuron vanishes, so where merging could have moved a hyperplane; each
+        zero must be 0 and each sign right within the band of :meth:`_first_mismatch`. So
+        is an evenly spaced sample of the others, up to :attr:`CHECK_VERTICES` in all: a
+        hyperplane in the wrong place moves every vertex on it.
         """
         if self.n_hidden == 0:
             return
         _, e_in, _ = self._network()
         S = self.vertex_signs
         V = self.vertices
-        n_zero = _count_zeros(S)
         on_box = ((V == self.lo) | (V == self.hi)).sum(axis=1)
-        cand = np.flatnonzero(n_zero + on_box > self.dim)
-        if cand.size == 0:
-            return
+        degenerate = _count_zeros(S) + on_box > self.dim
+        cand = np.flatnonzero(degenerate)
+        others = np.flatnonzero(~degenerate)
+        room = self.CHECK_VERTICES - cand.size
+        if room >= others.size:
+            cand = np.arange(S.shape[0])
+        elif room > 0:
+            cand = np.union1d(cand, others[np.linspace(0, others.size - 1, room).astype(np.int64)])
         Pv, Mv = self._bounds()
         bad = self._first_mismatch(np.ldexp(V[cand], -e_in), S[cand], Pv[cand], Mv[cand])
         if bad is not None:
