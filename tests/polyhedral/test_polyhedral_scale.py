@@ -377,3 +377,55 @@ def test_failed_cut_or_check_retries_with_a_finer_tolerance(monkeypatch, caplog)
     monkeypatch.setattr(complex_mod, "build", always_bad)
     with pytest.raises(_subdivision.DegenerateCutError, match="could not build"):
         polyhedral_complex(normal_net(2, [3], 0))
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _exact_pre_activations(pairs, x):
+    """Hidden pre-activations at one point in rational arithmetic (floats are exact
+    rationals): the signs of the network as written, whatever its scale."""
+    from fractions import Fraction
+
+    h = [Fraction(float(v)) for v in x]
+    out = []
+    for W, b in pairs[:-1]:
+        z = [sum((Fraction(float(w)) * hv for w, hv in zip(row, h)), Fraction(float(bb))) for row, bb in zip(W, b)]
+        out.extend(z)
+        h = [max(v, Fraction(0)) for v in z]
+    return out
+
+
+def test_point_signs_are_the_exact_signs_of_a_badly_scaled_network():
+    """Layers scaled by 1e-150 .. 1e150 (the plain float forward pass under- and
+    overflows): ``point_signs`` runs on the normalised network and must give the signs of
+    exact rational arithmetic, except 0 where the value is within its tolerance band."""
+    rng = np.random.default_rng(5)
+    pairs = normal_net(2, [5, 4, 3], 8)
+    pairs = [(W * s, b * s) for (W, b), s in zip(pairs, (1e150, 1e-150, 1e120, 1.0))]
+    pc = polyhedral_complex(pairs, box=(-3.0, 3.0))
+    P = rng.uniform(-3, 3, (60, 2))
+    got = pc.point_signs(P)
+    for p, s in zip(P, got):
+        exact = np.array([(z > 0) - (z < 0) for z in _exact_pre_activations(pairs, p)], dtype=np.int8)
+        assert np.all((s == exact) | (s == 0))
+        assert (s == exact).mean() > 0.9
+
+
+def test_sign_rows_during_the_construction_match_the_final_signs():
+    """The sign vectors the construction rebuilds from parents for uncertain vertices
+    (``_sign_rows``) are those it assembles at the end."""
+    w = normal_net(2, [6, 5, 4], 9)
+    lo, hi = -np.ones(2), np.ones(2)
+    hidden, e_in = _subdivision.normalize_network(w, lo, hi)
+    st = _subdivision._State(hidden, np.ldexp(lo, -e_in), np.ldexp(hi, -e_in), 1e-15, 1e-10)
+    g = 0
+    for layer in range(len(hidden)):
+        st.start_layer(layer)
+        for j in range(hidden[layer][0].shape[0]):
+            st.cut(j, g)
+            g += 1
+    raw = st.result(e_in)
+    vs = np.arange(raw.counts[0])
+    rows = _subdivision._sign_rows(st.ST, vs, st.n_box, st.pa.a, st.pb.a, st.born.a, g)
+    np.testing.assert_array_equal(rows, raw.vertex_signs)

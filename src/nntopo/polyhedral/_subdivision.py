@@ -3,7 +3,8 @@
 
 State of the complex during the construction
 --------------------------------------------
-* 0-cells: coordinates ``X (nV, d)``; per-neuron sign rows ``ST (N, capacity) int8``
+* 0-cells: one row per vertex in ``X (nV, d + 4)``: coordinates, then error bounds
+  ``P, G, M`` and a flag ``F`` (below); per-neuron sign rows ``ST (N, capacity) int8``
   (row g is written when neuron g cuts) and, for vertices made by a cut, their parents
   and birth neuron, from which the vertex sign matrix ``(nV, N)`` is assembled at the end;
 * 1-cells: endpoints ``E (nE, 2)``;
@@ -11,20 +12,28 @@ State of the complex during the construction
 * the current layer's pre-activations at all vertices ``Zt (n_l, capacity)``.
 All arrays are over-allocated and grown geometrically, never re-stacked per neuron.
 
+Units
+-----
+The construction runs on a sign-equivalent copy of the network (:func:`normalize_network`):
+input coordinates divided by a power of two so that the box lies in ``[-1, 1]^d``, each
+hidden neuron divided by the power of two that brings its largest coefficient into
+``[0.5, 1)``. ReLU is positively homogeneous and a power of two commutes with rounding,
+so the copy has the same signs, bit for bit the same floating-point decisions, and no
+overflow; weights scaled by ``2**k`` give the same complex. Results are scaled back.
+
 One cut by a neuron (the hyperplane ``H = {z = 0}`` of that neuron)
 ------------------------------------------------------------------
 Neuron n of layer l is affine on every cell once all neurons of layers < l have cut, so
-(i) its values at the vertices are exact: at the start of a layer they come from the
-previous layer's values at the vertices (ReLU, then the Linear map; the pre-activation
-is continuous, so a vertex on an earlier hyperplane is no exception), and a vertex made
-later in the same layer gets them by linear interpolation along its edge; (ii) on each
-cell ``H`` is a hyperplane section of a convex polytope, and the vertices decide it.
+(i) its values at the vertices follow from theirs: at the start of a layer they come
+from the previous layer's values at the vertices (ReLU, then the Linear map; the
+pre-activation is continuous, so a vertex on an earlier hyperplane is no exception), and
+a vertex made later in the same layer gets them by linear interpolation along its edge;
+(ii) on each cell ``H`` is a hyperplane section of a convex polytope, and the signs of
+``z`` at the vertices decide it.
 
-Each vertex gets a status bit set: 1 if ``z > thr``, 2 if ``z < -thr``, 0 if ``|z| <= thr``
-(it is on ``H``), with ``thr = tol * scale`` and ``scale = |W_n| max|h| + |b_n|`` (the
-largest possible size over the box of the terms the pre-activation sums, which is what
-rounding errors are relative to). A cell's status is the OR of its facets'
-statuses (= the OR over its vertices): 3 means it is split. Working upwards in dimension:
+Each vertex gets a status: 1 (+ side), 2 (- side) or 0 (on ``H``); a cell's status is the
+OR of its facets' statuses (= the OR over its vertices): 3 means it is split. Working
+upwards in dimension:
 
 * a split edge ``(p, q)`` (p on the + side) becomes ``(p, v)`` (keeps its index, the +
   piece) and ``(v, q)`` (new, the - piece), with the new vertex ``v`` on ``H``, found by
@@ -39,18 +48,51 @@ statuses (= the OR over its vertices): 3 means it is split. Working upwards in d
 These rules are the face lattice of ``C ∩ {z >= 0}``, ``C ∩ {z <= 0}`` and ``C ∩ H`` for a
 convex polytope ``C`` and a hyperplane through its interior, so by induction over the cuts
 the result is the polyhedral complex whose cells are the closures of the sign classes in
-the box. A split polygon must have exactly two cut points and a split cell no facet in
-``H``; otherwise (rounding near a degenerate position) :class:`DegenerateCutError` is
-raised before anything changes, and the caller rebuilds with a coarser tolerance.
+the box, provided every vertex status is the sign of ``z`` at the exact vertex. A split
+polygon must have exactly two cut points and a split cell no facet in ``H``; otherwise
+:class:`DegenerateCutError` is raised before anything changes, and the caller rebuilds.
 
-Sign vectors of vertices are exact: a vertex made on edge ``(a, b)`` by neuron g takes
-``sign(S[a] + S[b])`` for earlier neurons (the open edge lies strictly on one side of
-every earlier hyperplane that does not contain it) and 0 for g; a cell's sign is the
+Sign vectors of vertices are combinatorial: a vertex made on edge ``(a, b)`` by neuron g
+takes ``sign(S[a] + S[b])`` for earlier neurons (the open edge lies strictly on one side
+of every earlier hyperplane that does not contain it) and 0 for g; a cell's sign is the
 common nonzero sign of its vertices, 0 if all vanish.
 
-The tolerance moves a hyperplane onto vertices closer than ``tol * scale`` (in value);
-two hyperplanes closer than that are merged, and a later neuron's sign on the merged
-sliver is then known only up to that approximation.
+How each vertex status is decided (why the complex is exact)
+------------------------------------------------------------
+Computed values ``z`` differ from the exact values at the exact vertices by rounding,
+which is relative to the size of the numbers they were computed from, not to ``|z|``:
+a vertex near the centre of a box of side 1e10, interpolated between points 1e10 away,
+is off by about ``1e10 u`` (``u = 2**-53``). So a status is decided in three tiers:
+
+1. Filter (every vertex, one comparison). ``z`` is trusted when ``|z|`` exceeds
+   ``trust * min(scale_n, lip_n M + beta_n)`` plus ``KAPPA (lip_n P + beta_n G)``:
+   ``scale_n = |W_n| max|h| + |b_n|`` bounds the terms the pre-activation sums over the
+   box, ``lip_n M + beta_n`` those at any point of size ``M``, the largest size of the
+   vertices this one was interpolated from (:func:`error_constants` gives ``lip`` and
+   ``beta``); ``P`` (position, input units) and ``G`` (relative) carry the rounding of
+   recomputed vertices and of each interpolation and layer through the construction.
+   ``trust = 1e-10`` is about ``5e5 u``: the growth of rounding errors along chains of
+   interpolations, which these bounds do not follow (their worst case grows
+   geometrically, and is never approached), stays far below it.
+2. Recomputed vertex. A vertex the filter does not trust is recomputed from its
+   defining constraints (:meth:`_State._refine`: the zeros of its sign vector and the box
+   facets it lies on, solved on the affine maps of the cells around it), which makes its
+   error relative to its own size, and its values are recomputed by a forward pass with
+   a running error bound (:meth:`_State._resolve`). The sign is kept where ``|z|``
+   clears ``KAPPA`` times that bound plus the merge band ``tol * T`` (``T = |W_n| |h| +
+   |b_n|`` at the vertex); a value certainly inside the band is 0.
+3. Exact. Otherwise the vertex is solved in rational arithmetic and the network run in
+   integers there (:func:`exact_value`); its exact value against the band decides.
+
+So every status outside the merge band is the exact sign, and a status inside it puts
+``H`` through the vertex (its value is then written as exactly 0, so later layers see the
+vertex on ``H``). The band is relative to the local ``T`` and the default ``tol`` is a
+few units of roundoff: it merges only what float64 vertices cannot tell apart. A larger
+``tol`` moves a hyperplane by up to ``tol * T`` at a vertex, which far out in a large box
+is far in absolute terms, and merges made at different vertices need not agree: a cut
+that comes out inconsistent raises :class:`DegenerateCutError` and the caller rebuilds
+with a finer ``tol`` (and a wider trust band, should the filter have trusted a value it
+should not have).
 """
 
 from __future__ import annotations
@@ -102,44 +144,57 @@ class _Grow:
 
 
 @numba.njit(cache=True)
-def _vertex_status(z, nV, thr_hi, lip, beta, scale, kappa, trust, P, G, M, srow):  # pragma: no cover - compiled
-    """Status bits of the vertices for one neuron, and the vertices whose sign is uncertain.
+def _edge_status(st_v, E, nE):  # pragma: no cover - compiled
+    """Status of the edges (OR of their ends' bits) and the list of split edges."""
+    st_e = np.empty(nE, np.uint8)
+    for e in range(nE):
+        st_e[e] = st_v[E[e, 0]] | st_v[E[e, 1]]
+    return st_e, _split_cells(st_e)
+
+
+@numba.njit(cache=True)
+def _vertex_status(z, nV, thr_hi, lip, beta, scale, kappa, trust, X, d, srow, E, nE):  # pragma: no cover - compiled
+    """Status bits of the vertices for one neuron, the vertices whose sign is uncertain,
+    and, when there are none, the status of the edges and the split edges.
 
     ``z`` holds the neuron's computed values, ``thr_hi`` a bound on every vertex's
     threshold (one comparison settles almost every vertex); otherwise the vertex's own
-    threshold ``kappa (lip P[v] + beta G[v]) + trust min(scale, lip M[v] + beta)`` is used.
+    threshold ``kappa (lip P + beta G) + trust min(scale, lip M + beta)`` is used, with
+    ``P, G, M`` the bounds in columns ``d, d + 1, d + 2`` of the vertex rows ``X``.
     Settled vertices get 1 (+ side) or 2 (- side) and their sign in ``srow``; uncertain
     ones get 4 and 0 in ``srow`` until the caller resolves them.
-    Returns ``(st_v, n_pos, n_neg, uncertain)``.
+    Returns ``(st_v, n_pos, n_neg, uncertain, st_e, split_edges)``; the last two are empty
+    when some vertex is uncertain or no edge can be split (all on one side).
     """
     st_v = np.empty(nV, np.uint8)
     npos = 0
     nneg = 0
-    nunc = 0
-    for v in range(nV):
+    for v in range(nV):  # branch-free, so that it vectorises
         x = z[v]
-        if x > thr_hi:
-            s = 1
-        elif x < -thr_hi:
-            s = 2
-        else:
-            thr = kappa * (lip * P[v] + beta * G[v]) + trust * min(scale, lip * M[v] + beta)
+        p = x > thr_hi
+        q = x < -thr_hi
+        st_v[v] = np.uint8(p) + np.uint8(2) * np.uint8(q)
+        srow[v] = np.int8(p) - np.int8(q)
+        npos += p
+        nneg += q
+    nunc = 0
+    if npos + nneg < nV:  # the vertices within thr_hi: their own thresholds
+        for v in range(nV):
+            if st_v[v] != 0:
+                continue
+            x = z[v]
+            thr = kappa * (lip * X[v, d] + beta * X[v, d + 1]) + trust * min(scale, lip * X[v, d + 2] + beta)
             if x > thr:
-                s = 1
+                st_v[v] = 1
+                srow[v] = 1
+                npos += 1
             elif x < -thr:
-                s = 2
+                st_v[v] = 2
+                srow[v] = -1
+                nneg += 1
             else:
-                s = 4
-        st_v[v] = s
-        if s == 1:
-            srow[v] = 1
-            npos += 1
-        elif s == 2:
-            srow[v] = -1
-            nneg += 1
-        else:
-            srow[v] = 0
-            nunc += 1
+                st_v[v] = 4
+                nunc += 1
     unc = np.empty(nunc, np.int64)
     i = 0
     if nunc:
@@ -147,16 +202,10 @@ def _vertex_status(z, nV, thr_hi, lip, beta, scale, kappa, trust, P, G, M, srow)
             if st_v[v] == 4:
                 unc[i] = v
                 i += 1
-    return st_v, npos, nneg, unc
-
-
-@numba.njit(cache=True)
-def _edge_status(st_v, E, nE):  # pragma: no cover - compiled
-    """Status of the edges (OR of their ends' bits) and the list of split edges."""
-    st_e = np.empty(nE, np.uint8)
-    for e in range(nE):
-        st_e[e] = st_v[E[e, 0]] | st_v[E[e, 1]]
-    return st_e, _split_cells(st_e)
+    if nunc or npos == 0 or nneg == 0:
+        return st_v, npos, nneg, unc, np.empty(0, np.uint8), np.empty(0, np.int64)
+    st_e, se = _edge_status(st_v, E, nE)
+    return st_v, npos, nneg, unc, st_e, se
 
 
 @numba.njit(cache=True)
@@ -283,17 +332,17 @@ def _split_pairs(inc_c, inc_f, m, st_c, st_f, cmin, fmin, f0, c0, q, low_c, low_
 
 
 @numba.njit(cache=True)
-def _new_vertices(X, Zt, nV, a, b, z, j, st_v, P, G, M, fresh):  # pragma: no cover - compiled
-    """Coordinates, layer values and error bounds of the vertices on split edges
-    ``(a[i], b[i])``, by linear interpolation of the cutting neuron's values ``z``.
+def _new_vertices(X, d, Zt, nV, a, b, z, j, st_v):  # pragma: no cover - compiled
+    """Vertex rows (coordinates, then error bounds ``P, G, M, F`` in columns ``d..d+3``)
+    and layer values of the vertices on split edges ``(a[i], b[i])``, by linear
+    interpolation of the cutting neuron's values ``z``.
 
     A new vertex ``v = u + t (w - u)`` inherits the bounds of its ends in the same
     proportions, plus the rounding of the interpolation; its magnitude ``M`` is the larger
-    of theirs (the size its values were computed from). Returns the + and - ends, and the
-    largest ``P`` and ``G`` among the new vertices.
+    of theirs (the size its values were computed from), ``F = 0`` (interpolated). Returns
+    the + and - ends, and the largest ``P`` and ``G`` among the new vertices.
     """
     ns = a.shape[0]
-    d = X.shape[1]
     nl = Zt.shape[0]
     u = 2.0**-53
     t = np.empty(ns)
@@ -309,12 +358,15 @@ def _new_vertices(X, Zt, nV, a, b, z, j, st_v, P, G, M, fresh):  # pragma: no co
         v = nV + i
         for c in range(d):
             X[v, c] = X[p, c] + tt * (X[w, c] - X[p, c])
-        M[v] = max(M[p], M[w])
-        P[v] = (1.0 - tt) * P[p] + tt * P[w] + 4.0 * u * M[v]
-        G[v] = (1.0 - tt) * G[p] + tt * G[w] + 4.0 * u
-        fresh[v] = 0
-        pmax = max(pmax, P[v])
-        gmax = max(gmax, G[v])
+        m = max(X[p, d + 2], X[w, d + 2])
+        pv = (1.0 - tt) * X[p, d] + tt * X[w, d] + 4.0 * u * m
+        gv = (1.0 - tt) * X[p, d + 1] + tt * X[w, d + 1] + 4.0 * u
+        X[v, d] = pv
+        X[v, d + 1] = gv
+        X[v, d + 2] = m
+        X[v, d + 3] = 0.0
+        pmax = max(pmax, pv)
+        gmax = max(gmax, gv)
         if st_v[p] == 1:
             p_end[i] = p
             q_end[i] = w
@@ -584,18 +636,6 @@ def error_constants(hidden, d: int) -> list[tuple[np.ndarray, np.ndarray, float,
     return out
 
 
-def forward(hidden, y: np.ndarray, n_layers: int | None = None):
-    """Pre-activations of the first ``n_layers`` hidden layers at normalised points
-    ``y (n, d)``: a list of (n, n_l) arrays."""
-    h = y
-    out = []
-    for W, b in hidden[: len(hidden) if n_layers is None else n_layers]:
-        z = h @ W.T + b
-        out.append(z)
-        h = np.maximum(z, 0.0)
-    return out
-
-
 # --------------------------------------------------------------------------- exact fallback
 
 
@@ -640,12 +680,15 @@ def _solve_exact(rows: list[list[int]], d: int) -> list[Fraction] | None:
     return [R[i][d] for i in piv_rows]
 
 
-def exact_value(ilayers, first, layer: int, j: int, row: np.ndarray, x: np.ndarray, lo, hi) -> float | None:
-    """Value of neuron ``j`` of hidden layer ``layer``, computed exactly and then rounded,
-    at the exact vertex whose sign vector over the neurons cut so far is ``row`` and whose
-    computed position is ``x`` (normalised units); None when the construction's vertex is
-    not a vertex of the exact arrangement (an earlier decision merged a hyperplane within
-    the tolerance onto a vertex it does not pass through).
+def exact_value(
+    ilayers, first, layer: int, j: int, row: np.ndarray, x: np.ndarray, lo, hi
+) -> tuple[float, float] | None:
+    """Value of neuron ``j`` of hidden layer ``layer`` and the size ``|W_j| |h| + |b_j|`` of
+    the terms it sums, computed exactly and then rounded, at the exact vertex whose sign
+    vector over the neurons cut so far is ``row`` and whose computed position is ``x``
+    (normalised units); None when the construction's vertex is not a vertex of the exact
+    arrangement (an earlier decision merged a hyperplane within the tolerance onto a
+    vertex it does not pass through).
 
     The vertex solves: every zero of ``row`` vanishes (affine maps of the cells around it,
     the earlier ReLUs fixed by ``row`` with its zeros taken on and off) and the box
@@ -690,6 +733,8 @@ def exact_value(ilayers, first, layer: int, j: int, row: np.ndarray, x: np.ndarr
     for layer_i in range(layer + 1):
         WI, bI, s = ilayers[layer_i]
         Z = WI @ H + bI * D
+        if layer_i == layer:
+            T = np.abs(WI[j]) @ np.abs(H) + abs(bI[j]) * D
         D <<= s
         lo_g = first[layer_i]
         for m in range(Z.shape[0]):
@@ -699,7 +744,7 @@ def exact_value(ilayers, first, layer: int, j: int, row: np.ndarray, x: np.ndarr
                 if sm != row[gm]:
                     return None
         H = np.maximum(Z, 0)
-    return float(Fraction(int(Z[j]), D))
+    return float(Fraction(int(Z[j]), D)), float(Fraction(int(T), D))
 
 
 # --------------------------------------------------------------------------- builder
@@ -740,7 +785,10 @@ def build(weights, lo: np.ndarray, hi: np.ndarray, tol: float, trust: float = _T
             g += 1
         logger.debug("polyhedral: after hidden layer %d, f-vector %s", layer + 1, st.counts)
     if st.n_resolved:
-        logger.debug("polyhedral: %d uncertain vertex signs resolved at refined vertices", st.n_resolved)
+        logger.debug(
+            "polyhedral: %d vertex signs decided at recomputed vertices, %d of them in exact arithmetic",
+            st.n_resolved, st.n_exact,
+        )  # fmt: skip
     return st.result(e_in)
 
 
@@ -752,25 +800,20 @@ class _State:
         self.hidden = hidden
         self.lo, self.hi, self.tol, self.trust = lo, hi, tol, trust
         self.consts = error_constants(hidden, d)
-        # Per global neuron: lip, beta, gamma_cum (for the bounds of any neuron at a vertex).
-        self.all_consts = tuple(
-            np.concatenate([c[i] if i < 2 else np.full(c[0].shape[0], c[3]) for c in self.consts])
-            if self.consts
-            else np.zeros(0)
-            for i in range(3)
-        )
         self.N = sum(W.shape[0] for W, _ in hidden)
         self.first = np.cumsum([0] + [W.shape[0] for W, _ in hidden])  # global index of each layer's neuron 0
         X0, E0, P0, counts = box_complex(lo, hi)
         n0 = self.n_box = X0.shape[0]
-        self.X = _Grow(X0.copy(), n0)
-        # Error bounds per vertex (module docstring): position P, relative rounding G,
-        # magnitude M of the coordinates behind its values; fresh = computed from its
-        # defining constraints rather than interpolated. Box corners are exact.
-        self.P = _Grow(np.zeros(n0), n0)
-        self.G = _Grow(np.zeros(n0), n0)
-        self.M = _Grow(np.abs(X0).max(axis=1), n0)
-        self.fresh = _Grow(np.ones(n0, np.uint8), n0)
+        # One row per vertex: its coordinates, then its error bounds (module docstring):
+        # position P, relative rounding G, magnitude M of the coordinates behind its
+        # values, and F = 1 if computed from its defining constraints rather than
+        # interpolated. One row is one gather when a cut interpolates. Box corners are exact.
+        self.cP, self.cG, self.cM, self.cF = d, d + 1, d + 2, d + 3
+        X = np.zeros((n0, d + 4))
+        X[:, :d] = X0
+        X[:, self.cM] = np.abs(X0).max(axis=1)
+        X[:, self.cF] = 1.0
+        self.X = _Grow(X, n0)
         self.pmax = 0.0
         self.gmax = 0.0
         self.n_resolved = 0
@@ -781,7 +824,7 @@ class _State:
         self.Pf = {k: _Grow(P0[k][1].copy(), P0[k][1].shape[0]) for k in range(2, d + 1)}
         self.counts = list(counts)
         # Per-neuron sign rows (N, vertex capacity); rows are contiguous for the cut.
-        self.ST = np.zeros((self.N, max(64, 4 * n0)), np.int8)
+        self.ST = np.empty((self.N, max(64, 4 * n0)), np.int8)
         # Parents and birth neuron of every non-box vertex.
         self.pa = _Grow(np.empty(64, INT), 0)
         self.pb = _Grow(np.empty(64, INT), 0)
@@ -813,8 +856,9 @@ class _State:
             self.Zbuf = np.empty((self.Zbuf.shape[0], max(nV, self.ST.shape[1])))
         buf = self.Zbuf
         if layer == 0:
-            hmax = np.abs(self.X.view).max(axis=0)
-            buf[:n_l, :nV] = W @ self.X.view.T + b[:, None]
+            Xv = self.X.view[:, : self.d]
+            hmax = np.abs(Xv).max(axis=0)
+            buf[:n_l, :nV] = W @ Xv.T + b[:, None]
         else:
             n_prev = self.hidden[layer - 1][0].shape[0]
             hmax = np.maximum(buf[:n_prev, :nV].max(axis=1), 0.0)
@@ -830,22 +874,25 @@ class _State:
         # vertices): a cap on the tolerance band of vertices whose own size is unknown.
         self.scale = np.abs(W) @ hmax + np.abs(b)
         self.lip, self.beta, gamma, _ = self.consts[layer]
-        G, P = self.G.view, self.P.view
-        G += gamma
-        P += gamma * self.M.view
-        self.pmax = float(P.max())
-        self.gmax = float(G.max())
+        self.lip_l, self.beta_l, self.scale_l = self.lip.tolist(), self.beta.tolist(), self.scale.tolist()
+        X = self.X.view
+        X[:, self.cG] += gamma
+        X[:, self.cP] += gamma * X[:, self.cM]
+        self.pmax = float(X[:, self.cP].max())
+        self.gmax = float(X[:, self.cG].max())
 
-    def _reserve_vertices(self, extra: int) -> None:
+    def _reserve_vertices(self, extra: int, g: int) -> None:
+        """Room for ``extra`` more vertices, during the cut by neuron ``g``."""
         n = self.X.n
         need = n + extra
         self.X.reserve(extra)
-        for arr in (self.P, self.G, self.M, self.fresh):
-            arr.reserve(extra)
         if need > self.ST.shape[1]:
+            # Only the rows of the neurons cut so far hold signs (row j is written for
+            # every vertex that exists when j cuts, and read only there); the others are
+            # written before they are read, so nothing is zeroed and they are not copied.
             cap = max(need, 2 * self.ST.shape[1])
-            ST = np.zeros((self.N, cap), np.int8)
-            ST[:, :n] = self.ST[:, :n]
+            ST = np.empty((self.N, cap), np.int8)
+            ST[: g + 1, :n] = self.ST[: g + 1, :n]
             self.ST = ST
         if need > self.Zbuf.shape[1]:
             cap = max(need, 2 * self.Zbuf.shape[1])
@@ -888,7 +935,7 @@ class _State:
             self._add_edges(ends)
             self.counts[2] += ends.shape[0]
         for k in range(3, self.d + 1):
-            self._split_cells(k, st, split[k], nsplit_pairs[k], has_zero)
+            self._split_k_cells(k, st, split[k], nsplit_pairs[k], has_zero)
 
     def _status(self, j: int, g: int):
         """Side of the hyperplane of every cell: ``(st, split, nsplit_pairs, has_zero)``, or
@@ -904,19 +951,20 @@ class _State:
         """
         counts = self.counts
         nV = self.X.n
-        lip, beta, scale = float(self.lip[j]), float(self.beta[j]), float(self.scale[j])
+        lip, beta, scale = self.lip_l[j], self.beta_l[j], self.scale_l[j]
         thr_hi = _KAPPA * (lip * self.pmax + beta * self.gmax) + self.trust * scale
-        st_v, npos, nneg, unc = _vertex_status(
+        st_v, npos, nneg, unc, st_e, se = _vertex_status(
             self.Zt[j, :nV], nV, thr_hi, lip, beta, scale, _KAPPA, self.trust,
-            self.P.a, self.G.a, self.M.a, self.ST[g],
+            self.X.a, self.d, self.ST[g], self.E.a, counts[1],
         )  # fmt: skip
         if unc.size:
             dpos, dneg = self._resolve(j, g, unc, st_v)
             npos += dpos
             nneg += dneg
+            if npos and nneg:
+                st_e, se = _edge_status(st_v, self.E.a, counts[1])
         if npos == 0 or nneg == 0:
             return None
-        st_e, se = _edge_status(st_v, self.E.a, counts[1])
         st = [st_v, st_e]
         split = [None, se]
         for k in range(2, self.d + 1):
@@ -951,10 +999,10 @@ class _State:
         and - vertices.
         """
         rows = _sign_rows(self.ST, unc, self.n_box, self.pa.a, self.pb.a, self.born.a, g)
-        for i in np.flatnonzero(self.fresh.a[unc] == 0).tolist():
+        for i in np.flatnonzero(self.X.a[unc, self.cF] == 0).tolist():
             self._refine(int(unc[i]), rows[i])
-        h = self.X.a[unc]
-        err = np.repeat(self.P.a[unc][:, None], self.d, axis=1)
+        h = self.X.a[unc, : self.d]
+        err = np.repeat(self.X.a[unc, self.cP][:, None], self.d, axis=1)
         for layer in range(self.layer + 1):
             W, b = self.hidden[layer]
             A = np.abs(W).T
@@ -967,18 +1015,21 @@ class _State:
             if layer < self.layer:
                 err = np.where(z < -err, 0.0, err)
                 h = np.maximum(z, 0.0)
-        zj, ej, band = z[:, j], _KAPPA * err[:, j], self.tol * T[:, j]
-        pos = zj > band + ej
-        neg = zj < -band - ej
-        unsure = np.flatnonzero(~pos & ~neg & (np.abs(zj) > band - ej))
-        for i in unsure.tolist():
+        # ej bounds the error of z and of T alike (| |h| - |h*| | <= |h - h*|).
+        zj, ej, Tj = z[:, j], _KAPPA * err[:, j], T[:, j]
+        band_hi = self.tol * (Tj + ej)
+        pos = zj > band_hi + ej
+        neg = zj < -band_hi - ej
+        inside = np.abs(zj) + ej <= self.tol * np.maximum(Tj - ej, 0.0)
+        for i in np.flatnonzero(~pos & ~neg & ~inside).tolist():
             exact = self._exact_value(int(unc[i]), j, rows[i])
             if exact is None:  # not a vertex of the exact arrangement (see exact_value)
                 logger.debug("polyhedral: neuron %d at vertex %d has no exact vertex; float decides", g, unc[i])
-                exact = zj[i]
-            pos[i], neg[i] = exact > band[i], exact < -band[i]
+                exact = zj[i], Tj[i]
+            ze, Te = exact
+            pos[i], neg[i] = ze > self.tol * Te, ze < -self.tol * Te
             if pos[i] or neg[i]:  # the interpolation of a cut needs the decided sign
-                z[i, j] = exact if exact != 0 else (5e-324 if pos[i] else -5e-324)
+                z[i, j] = ze if ze != 0 else (5e-324 if pos[i] else -5e-324)
         z[~pos & ~neg, j] = 0.0
         self.Zt[:, unc] = z.T
         st_v[unc] = np.where(pos, 1, np.where(neg, 2, 0))
@@ -986,12 +1037,12 @@ class _State:
         self.n_resolved += unc.size
         return int(pos.sum()), int(neg.sum())
 
-    def _exact_value(self, v: int, j: int, row: np.ndarray) -> float | None:
-        """Exact value of neuron ``j`` at vertex ``v``, rounded (:func:`exact_value`)."""
+    def _exact_value(self, v: int, j: int, row: np.ndarray) -> tuple[float, float] | None:
+        """Exact value and term size of neuron ``j`` at vertex ``v``, rounded (:func:`exact_value`)."""
         if self.ilayers is None:
             self.ilayers = integer_layers(self.hidden)
         self.n_exact += 1
-        return exact_value(self.ilayers, self.first, self.layer, j, row, self.X.a[v], self.lo, self.hi)
+        return exact_value(self.ilayers, self.first, self.layer, j, row, self.X.a[v, : self.d], self.lo, self.hi)
 
     def _pattern_forward(self, x: np.ndarray, row: np.ndarray, zero_on: bool):
         """Pre-activations at ``x`` up to the current layer, their gradients (N_so_far, d)
@@ -1037,10 +1088,10 @@ class _State:
         layer values are recomputed by the caller.
         """
         X = self.X.a
-        x = X[v].copy()
+        x = X[v, : self.d].copy()
         free = (x != self.lo) & (x != self.hi)
         delta = 0.0
-        self.fresh.a[v] = 1
+        X[v, self.cF] = 1.0
         if free.any():
             zero = np.flatnonzero(row == 0)
             if zero.size == 0:
@@ -1062,11 +1113,11 @@ class _State:
             delta = float((np.abs(pinv) @ (np.abs(F) + e)).max())
         mag = float(np.abs(x).max())
         gcum = self.consts[self.layer][3]
-        X[v] = x
-        self.P.a[v] = delta + 2 * _U * mag
-        self.G.a[v] = gcum
-        self.M.a[v] = mag
-        self.pmax = max(self.pmax, float(self.P.a[v]))
+        X[v, : self.d] = x
+        X[v, self.cP] = delta + 2 * _U * mag
+        X[v, self.cG] = gcum
+        X[v, self.cM] = mag
+        self.pmax = max(self.pmax, float(X[v, self.cP]))
         self.gmax = max(self.gmax, gcum)
 
     # ------------------------------------------------------------ splitting
@@ -1106,13 +1157,11 @@ class _State:
         E = self.E.a
         a = E[se, 0]
         b = E[se, 1]
-        self._reserve_vertices(ns)
+        self._reserve_vertices(ns, g)
         p_end, q_end, pmax, gmax = _new_vertices(
-            self.X.a, self.Zt, nV, a, b, self.Zt[j, :nV], j, st_v,
-            self.P.a, self.G.a, self.M.a, self.fresh.a,
-        )  # fmt: skip
-        for arr in (self.X, self.P, self.G, self.M, self.fresh):
-            arr.n = nV + ns
+            self.X.a, self.d, self.Zt, nV, a, b, self.Zt[j, :nV], j, st_v
+        )
+        self.X.n = nV + ns
         self.pmax = max(self.pmax, pmax)
         self.gmax = max(self.gmax, gmax)
         for arr, val in ((self.pa, a), (self.pb, b), (self.born, np.full(ns, g, INT))):
@@ -1138,7 +1187,7 @@ class _State:
         self.E.n = self.counts[1] + n
         self.counts[1] += n
 
-    def _split_cells(self, k: int, st, sc: np.ndarray, nsplit_pairs: int, has_zero: bool) -> None:
+    def _split_k_cells(self, k: int, st, sc: np.ndarray, nsplit_pairs: int, has_zero: bool) -> None:
         """k >= 3: deal the facets of each split k-cell ``C`` to ``C+``/``C-``, give both the
         new (k-1)-cell ``C0`` whose facets are the ``F0`` of the split facets (plus, in
         degenerate position, the (k-2)-faces of ``C`` inside the hyperplane)."""
@@ -1176,13 +1225,13 @@ class _State:
         S = _assemble_vertex_signs(self.ST, nV, self.n_box, self.pa.a, self.pb.a, self.born.a)
         d = self.d
         return RawComplex(
-            vertices=np.ldexp(self.X.view, e_in),
+            vertices=np.ldexp(self.X.view[:, :d], e_in),
             vertex_signs=S,
             edges=self.E.view.copy(),
             pairs={k: (self.Pc[k].view.copy(), self.Pf[k].view.copy()) for k in range(2, d + 1)},
             counts=list(self.counts),
-            vertex_error=np.ldexp(self.P.view, e_in),
-            vertex_scale=np.ldexp(self.M.view, e_in),
+            vertex_error=np.ldexp(self.X.view[:, self.cP], e_in),
+            vertex_scale=np.ldexp(self.X.view[:, self.cM], e_in),
         )
 
 

@@ -6,11 +6,12 @@ rescaled by powers of two (input coordinates and each hidden neuron, see
 signs as the network itself, without overflow. Results are reported in the caller's
 units: vertices and interior points in input units, ``weights`` as given.
 
-Tolerance: a neuron's value at a vertex or a point counts as 0 when ``|z| <= tol * T +
-(its rounding-error bound)``, with ``T = |W_n| |h| + |b_n|`` the size of the terms the
-pre-activation sums *there* (``h`` the previous layer's output at that point), not over
-the whole box; see the module docstring of ``_subdivision`` for how the construction keeps
-that promise at vertices far smaller than the box.
+Tolerance: at a vertex, a neuron's value counts as 0 when it lies within ``tol * T`` of 0,
+with ``T = |W_n| |h| + |b_n|`` the size of the terms the pre-activation sums *there* (``h``
+the previous layer's output at that point), not over the whole box; every other vertex
+sign is the exact one (see the module docstring of ``_subdivision``). For points given to
+:meth:`PolyhedralComplex.point_signs` and :meth:`PolyhedralComplex.region_of`, a value
+counts as 0 when ``|z| <= tol * T`` plus its rounding-error bound.
 """
 
 from __future__ import annotations
@@ -67,7 +68,10 @@ class PolyhedralComplex:
 
     Attributes
     ----------
-    vertices : (f0, d) float64 — vertex coordinates, input units.
+    vertices : (f0, d) float64 — vertex coordinates, input units; a vertex interpolated
+        between far vertices is off by about 2**-53 times their size (a vertex near the
+        centre of a box of side 1e10 by about 1e-6); its sign vector is exact all the same
+        (decided at the recomputed vertex wherever the float value was in doubt).
     lo, hi : (d,) float64 — the box.
     weights : list of (W (out, in), b (out,)) float64 — the network, output layer last.
     tol : float — relative tolerance under which a pre-activation counted as 0 (relative to
