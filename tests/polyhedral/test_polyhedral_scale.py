@@ -340,22 +340,28 @@ def test_check_rejects_a_missing_cut():
 def test_failed_cut_or_check_retries_with_a_finer_tolerance(monkeypatch, caplog):
     """A cut no hyperplane could make, or a complex failing its check, can only come from
     merging or from trusting an interpolated value too far: the build starts again with a
-    1000 times finer tolerance and a 1000 times wider trust band."""
+    1000 times finer tolerance and a 1000 times wider trust band, then with no merging."""
     real_build = _subdivision.build
     seen = []
 
     def flaky_build(weights, lo, hi, tol, trust):
         seen.append((tol, trust))
-        if len(seen) == 1:
+        if len(seen) <= fails:
             raise _subdivision.DegenerateCutError("neuron 3: forced for the test")
         return real_build(weights, lo, hi, tol, trust)
 
     monkeypatch.setattr(complex_mod, "build", flaky_build)
+    fails = 1
     with caplog.at_level("WARNING", logger="nntopo"):
         pc = polyhedral_complex(normal_net(2, [10, 10], 3))
     assert seen == [(1e-15, 1e-10), (pytest.approx(1e-18), pytest.approx(1e-7))]
     assert pc.tol == pytest.approx(1e-18)
     assert "finer tolerance" in caplog.text
+    seen.clear()
+    fails = 2
+    pc = polyhedral_complex(normal_net(2, [10, 10], 3))
+    assert [t for t, _ in seen] == [1e-15, pytest.approx(1e-18), 5e-324]
+    assert pc.tol == 5e-324 and seen[2][1] == pytest.approx(1e-4)
 
     seen.clear()
     real_check = PolyhedralComplex.check
@@ -429,3 +435,25 @@ def test_sign_rows_during_the_construction_match_the_final_signs():
     vs = np.arange(raw.counts[0])
     rows = _subdivision._sign_rows(st.ST, vs, st.n_box, st.pa.a, st.pb.a, st.born.a, g)
     np.testing.assert_array_equal(rows, raw.vertex_signs)
+
+
+def test_a_vertex_rounding_onto_a_box_edge_is_not_taken_to_lie_on_it():
+    """Layer scales 1e86 and 1e-58 make the second layer's biases 1e-95 of its terms, so
+    a second-layer hyperplane passes 1e-95 (relative) from a vertex on a box edge: the new
+    vertices it makes there have that vertex's coordinates in float64, on the box edge,
+    though they lie inside a box face. Box facets come from the vertices' parents, not
+    from the rounded coordinates, so the exact vertex is found and the cuts are
+    consistent (they were not: "a split 3-cell has a facet inside the hyperplane")."""
+    third = 3.3333333333333334e85
+    pairs = [
+        (np.array([[2e86, -1e86, -5e85], [2e86, -5e85, -1e86], [-5e85, 0.0, -5e85], [third, -1e86, -5e85]]),
+         np.array([third, third, 5e85, -1e86])),
+        (np.array([[0.0, -5e-59, 2e-58, 1e-58], [0.0, third * 1e-144, -1e-58, 0.0], [-1e-58, 2e-58, -1e-58, -1e-58],
+                   [-1e-58, 1e-58, 1e-58, 2e-58]]), np.array([-1e-58, 0.0, -1e-58, 0.0])),
+        (np.array([[-5e-96, 0.0, third * 1e-181, 0.0]]), np.array([-1e-95])),
+    ]  # fmt: skip
+    pc = polyhedral_complex(pairs, box=(-1e8, 1e8))
+    assert pc.tol == 1e-15  # the first attempt: no retry needed
+    assert pc.n_regions == 70
+    P = np.random.default_rng(0).uniform(-1e8, 1e8, (2000, 3))
+    assert assert_points_get_their_region(pc, P) > 1500

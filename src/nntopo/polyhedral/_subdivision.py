@@ -3,8 +3,10 @@
 
 State of the complex during the construction
 --------------------------------------------
-* 0-cells: one row per vertex in ``X (nV, d + 4)``: coordinates, then error bounds
-  ``P, G, M`` and a flag ``F`` (below); per-neuron sign rows ``ST (N, capacity) int8``
+* 0-cells: one row per vertex in ``X (nV, d + 5)``: coordinates, error bounds ``P, G, M``
+  and a flag ``F`` (below), and the box facets it lies on as a bit mask (bit ``2i`` for
+  ``x_i = lo_i``, ``2i + 1`` for ``x_i = hi_i``; a vertex made on an edge lies on the
+  facets both ends lie on: its coordinate may round to a facet's without); per-neuron sign rows ``ST (N, capacity) int8``
   (row g is written when neuron g cuts) and, for vertices made by a cut, their parents
   and birth neuron, from which the vertex sign matrix ``(nV, N)`` is assembled at the end;
 * 1-cells: endpoints ``E (nE, 2)``;
@@ -333,9 +335,9 @@ def _split_pairs(inc_c, inc_f, m, st_c, st_f, cmin, fmin, f0, c0, q, low_c, low_
 
 @numba.njit(cache=True)
 def _new_vertices(X, d, Zt, nV, a, b, z, j, st_v):  # pragma: no cover - compiled
-    """Vertex rows (coordinates, then error bounds ``P, G, M, F`` in columns ``d..d+3``)
-    and layer values of the vertices on split edges ``(a[i], b[i])``, by linear
-    interpolation of the cutting neuron's values ``z``.
+    """Vertex rows (coordinates, then error bounds ``P, G, M, F`` in columns ``d..d+3``,
+    box facet mask in ``d+4``) and layer values of the vertices on split edges
+    ``(a[i], b[i])``, by linear interpolation of the cutting neuron's values ``z``.
 
     A new vertex ``v = u + t (w - u)`` inherits the bounds of its ends in the same
     proportions, plus the rounding of the interpolation; its magnitude ``M`` is the larger
@@ -365,6 +367,7 @@ def _new_vertices(X, d, Zt, nV, a, b, z, j, st_v):  # pragma: no cover - compile
         X[v, d + 1] = gv
         X[v, d + 2] = m
         X[v, d + 3] = 0.0
+        X[v, d + 4] = np.int64(X[p, d + 4]) & np.int64(X[w, d + 4])
         pmax = max(pmax, pv)
         gmax = max(gmax, gv)
         if st_v[p] == 1:
@@ -593,22 +596,18 @@ def normalize_network(weights, lo: np.ndarray, hi: np.ndarray) -> tuple[list, in
     """
     d = lo.shape[0]
     e_in = int(np.frexp(max(float(np.abs(lo).max()), float(np.abs(hi).max())))[1])
-    shift = np.full(d, e_in, dtype=np.int64)
+    shift = np.full(d + 1, e_in, dtype=np.int64)
+    shift[d] = 0  # the bias column
     none = np.iinfo(np.int64).min
     out = []
     for W, b in weights[:-1]:
-        MW, EW = np.frexp(W)
-        EW = EW.astype(np.int64) + shift[None, :]
-        Mb, Eb = np.frexp(b)
-        Eb = Eb.astype(np.int64)
-        top = np.maximum(
-            np.where(MW != 0, EW, none).max(axis=1, initial=none), np.where(Mb != 0, Eb, none)
-        )
-        top = np.where(top == none, 0, top)  # a zero row with zero bias stays as it is
-        Wn = np.ldexp(MW, np.maximum(EW - top[:, None], -1100))
-        bn = np.ldexp(Mb, np.maximum(Eb - top, -1100))
-        out.append((Wn, bn))
-        shift = top
+        M, E = np.frexp(np.concatenate([W, b[:, None]], axis=1))
+        E = E + shift
+        top = np.where(M != 0, E, none).max(axis=1)
+        top[top == none] = 0  # a zero row with zero bias stays as it is
+        A = np.ldexp(M, np.maximum(E - top[:, None], -1100))
+        out.append((np.ascontiguousarray(A[:, :-1]), A[:, -1].copy()))
+        shift = np.append(top, 0)
     return out, e_in
 
 
@@ -681,12 +680,13 @@ def _solve_exact(rows: list[list[int]], d: int) -> list[Fraction] | None:
 
 
 def exact_value(
-    ilayers, first, layer: int, j: int, row: np.ndarray, x: np.ndarray, lo, hi
+    ilayers, first, layer: int, j: int, row: np.ndarray, facets: np.ndarray, lo, hi
 ) -> tuple[float, float] | None:
     """Value of neuron ``j`` of hidden layer ``layer`` and the size ``|W_j| |h| + |b_j|`` of
     the terms it sums, computed exactly and then rounded, at the exact vertex whose sign
-    vector over the neurons cut so far is ``row`` and whose computed position is ``x``
-    (normalised units); None when the construction's vertex is not a vertex of the exact
+    vector over the neurons cut so far is ``row`` and which lies on the box facets
+    ``facets`` (per coordinate -1: ``lo``, +1: ``hi``, 0: neither; normalised units);
+    None when the construction's vertex is not a vertex of the exact
     arrangement (an earlier decision merged a hyperplane within the tolerance onto a
     vertex it does not pass through).
 
@@ -696,7 +696,7 @@ def exact_value(
     is run in integers there: it must reproduce ``row`` exactly, and gives the value
     (its sign is exact; it is 0.0 only when the value is exactly 0).
     """
-    d = x.shape[0]
+    d = facets.shape[0]
     rows: list[list[int]] = []
     zero = np.flatnonzero(row == 0)
     for zero_on in (True, False):
@@ -718,8 +718,8 @@ def exact_value(
                 a = Mx[m - lo_g]
                 rows.append([int(v) for v in a[:d]] + [-int(a[d])])
     for i in range(d):
-        if x[i] == lo[i] or x[i] == hi[i]:
-            f = Fraction(float(x[i]))
+        if facets[i]:
+            f = Fraction(float(lo[i] if facets[i] < 0 else hi[i]))
             rows.append([f.denominator if k == i else 0 for k in range(d)] + [f.numerator])
     V = _solve_exact(rows, d)
     if V is None:
@@ -808,11 +808,14 @@ class _State:
         # position P, relative rounding G, magnitude M of the coordinates behind its
         # values, and F = 1 if computed from its defining constraints rather than
         # interpolated. One row is one gather when a cut interpolates. Box corners are exact.
-        self.cP, self.cG, self.cM, self.cF = d, d + 1, d + 2, d + 3
-        X = np.zeros((n0, d + 4))
+        self.cP, self.cG, self.cM, self.cF, self.cB = d, d + 1, d + 2, d + 3, d + 4
+        X = np.zeros((n0, d + 5))
         X[:, :d] = X0
         X[:, self.cM] = np.abs(X0).max(axis=1)
         X[:, self.cF] = 1.0
+        X[:, self.cB] = ((X0 == hi).astype(np.int64) << (2 * np.arange(d) + 1)).sum(axis=1) + (
+            (X0 == lo).astype(np.int64) << (2 * np.arange(d))
+        ).sum(axis=1)
         self.X = _Grow(X, n0)
         self.pmax = 0.0
         self.gmax = 0.0
@@ -878,8 +881,9 @@ class _State:
         X = self.X.view
         X[:, self.cG] += gamma
         X[:, self.cP] += gamma * X[:, self.cM]
-        self.pmax = float(X[:, self.cP].max())
-        self.gmax = float(X[:, self.cG].max())
+        # Running bounds for the filter's first comparison (M <= 1 in normalised units).
+        self.pmax += gamma
+        self.gmax += gamma
 
     def _reserve_vertices(self, extra: int, g: int) -> None:
         """Room for ``extra`` more vertices, during the cut by neuron ``g``."""
@@ -1042,7 +1046,12 @@ class _State:
         if self.ilayers is None:
             self.ilayers = integer_layers(self.hidden)
         self.n_exact += 1
-        return exact_value(self.ilayers, self.first, self.layer, j, row, self.X.a[v, : self.d], self.lo, self.hi)
+        return exact_value(self.ilayers, self.first, self.layer, j, row, self._facets(v), self.lo, self.hi)
+
+    def _facets(self, v: int) -> np.ndarray:
+        """Box facets vertex ``v`` lies on, per coordinate: -1 (``lo``), +1 (``hi``) or 0."""
+        m = int(self.X.a[v, self.cB])
+        return np.array([-1 if m >> (2 * i) & 1 else (1 if m >> (2 * i + 1) & 1 else 0) for i in range(self.d)])
 
     def _pattern_forward(self, x: np.ndarray, row: np.ndarray, zero_on: bool):
         """Pre-activations at ``x`` up to the current layer, their gradients (N_so_far, d)
@@ -1089,7 +1098,10 @@ class _State:
         """
         X = self.X.a
         x = X[v, : self.d].copy()
-        free = (x != self.lo) & (x != self.hi)
+        facets = self._facets(v)
+        free = facets == 0
+        x[facets < 0] = self.lo[facets < 0]
+        x[facets > 0] = self.hi[facets > 0]
         delta = 0.0
         X[v, self.cF] = 1.0
         if free.any():

@@ -365,6 +365,13 @@ class PolyhedralComplex:
         (:meth:`_check_vertices`). Only entries the float evaluation is certain about
         count (see :meth:`_first_mismatch`). Costs about one forward pass of the regions.
         """
+        self._check_combinatorial()
+        self._check_no_mixed_signs()
+        self._check_region_signs()
+        self._check_vertices()
+
+    def _check_combinatorial(self) -> None:
+        """Euler characteristic 1, ∂∂ = 0 mod 2, no repeated incidence, edges with two ends."""
         chi = self.euler_characteristic()
         if chi != 1:
             raise ComplexCheckError(
@@ -380,9 +387,6 @@ class PolyhedralComplex:
             BB = self.boundary(k - 1).astype(np.int64) @ self.boundary(k).astype(np.int64)
             if BB.nnz and np.any(BB.data % 2):
                 raise ComplexCheckError(f"boundary of boundary is not 0 mod 2 in dimension {k}")
-        self._check_no_mixed_signs()
-        self._check_region_signs()
-        self._check_vertices()
 
     CHECK_VERTICES = 8192
 
@@ -617,8 +621,10 @@ def polyhedral_complex(
     A cut whose vertex signs no hyperplane through a convex cell could have, or a complex
     failing its check, can only come from merging (each vertex's hyperplane moved by its
     own amount) or from an interpolated vertex value off by more than the construction
-    trusts (``1e-10`` of the terms behind it). Either makes the build start again, with a
-    1000 times finer ``tol`` and a 1000 times wider trust band, twice at most; the
+    trusts (``1e-10`` of the terms behind it). Either makes the build start again with a
+    1000 times wider trust band and a 1000 times finer ``tol``, then once more with no
+    merging at all (``tol`` the smallest positive float: every vertex sign exact, which
+    is always consistent, at the price of slivers thinner than float64 can show); the
     tolerance used is ``PolyhedralComplex.tol``.
     """
     weights = as_weights(net_or_weights)
@@ -628,8 +634,9 @@ def polyhedral_complex(
         raise ValueError(f"tol must be a float in (0, 0.01); got {tol!r}")
     check = check_bool(check, "check")
     last: Exception | None = None
-    for attempt in range(3):
-        t = float(tol) * 1e-3**attempt
+    # The last attempt merges nothing (the smallest positive tolerance): exact decisions
+    # alone are always consistent.
+    for attempt, t in enumerate((float(tol), float(tol) * 1e-3, float(np.nextafter(0.0, 1.0)))):
         try:
             raw = build(weights, lo, hi, t, _TRUST * 1e3**attempt)
             pc = PolyhedralComplex(raw, weights, lo, hi, t)
