@@ -597,9 +597,10 @@ def polyhedral_complex(
         in a large box is far in absolute terms: keep it small.
     check
         Verify the complex before returning (:meth:`PolyhedralComplex.check`): Euler
-        characteristic 1, ``∂∂ = 0``, every region's interior point and every degenerate
-        vertex evaluated through the network has its sign vector. The geometric part
-        costs about one forward pass of the interior points.
+        characteristic 1, ``∂∂ = 0``, no region straddling a hyperplane, and, evaluated
+        through the network, every region's interior point, every degenerate vertex and
+        a sample of the others has its sign vector. The network part costs about one
+        forward pass of the interior points (about as much as the build itself).
 
     Returns
     -------
@@ -644,7 +645,8 @@ def polyhedral_complex(
                 pc.check()
             break
         except (DegenerateCutError, ComplexCheckError) as exc:
-            logger.warning("polyhedral_complex: %s (tol=%g); retrying with a finer tolerance", exc, t)
+            if attempt < 2:
+                logger.warning("polyhedral_complex: %s (tol=%g); retrying with a finer tolerance", exc, t)
             last = exc
     else:
         if isinstance(last, ComplexCheckError):
