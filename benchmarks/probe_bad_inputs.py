@@ -203,12 +203,19 @@ def _nested_boxes_monotone():
     return counts == sorted(counts) and counts
 
 
-def _scaled_weights_same():
+def _same_network_scaled(c: float) -> list:
+    """The same ReLU network with every pre-activation times c: the first layer's W and
+    every bias times c (ReLU is positively homogeneous, so no sign changes)."""
+    w = _small_weights()
+    return [(W * c if i == 0 else W, b * c) for i, (W, b) in enumerate(w)]
+
+
+def _scaled_same(c: float) -> bool:
     from nntopo.polyhedral import polyhedral_complex
 
     a = polyhedral_complex(_small_weights())
-    b = polyhedral_complex([(W * 2.0**531, bb * 2.0**531) for W, bb in _small_weights()])
-    return np.array_equal(a.f_vector, b.f_vector) and a.n_hidden == b.n_hidden
+    b = polyhedral_complex(_same_network_scaled(c))
+    return bool(np.array_equal(a.f_vector, b.f_vector) and np.array_equal(a.region_signs, b.region_signs))
 
 
 def _activation_pair():
@@ -380,9 +387,11 @@ def build_probes(tmp: Path) -> list[Probe]:  # noqa: PLR0915 - a flat list reads
     Residual, Tanh, Twice = _torch_modules()
     P += [
         ok("polyhedral", "regions monotone in nested boxes 1e6, 1e9, 1e10", _nested_boxes_monotone, bool),
-        ok("polyhedral", "weights scaled by 2^531 give the same complex", _scaled_weights_same, bool),
-        ok("polyhedral", "weights scaled by 1e160 keep every layer",
-           lambda: polyhedral.polyhedral_complex(_small_weights(1e160)), lambda cx: cx.n_hidden == 9),
+        ok("polyhedral", "pre-activations scaled by 2^531: the same complex", lambda: _scaled_same(2.0**531), bool),
+        ok("polyhedral", "pre-activations scaled by 2^-1000: the same complex", lambda: _scaled_same(2.0**-1000), bool),
+        ok("polyhedral", "every layer's weights times 1e160 (no overflow, every layer cuts)",
+           lambda: polyhedral.polyhedral_complex(_small_weights(1e160)),
+           lambda cx: cx.n_hidden == 9 and bool(np.all(np.any(cx.region_signs[:, 5:] != cx.region_signs[0, 5:], axis=0)))),
         ok("polyhedral", "module registered l2 before l1 (forward order counts)", _swapped_order_ok,
            lambda v: v is True or v == "refused"),
         err("polyhedral", "box with lo > hi", lambda: polyhedral.polyhedral_complex(_small_weights(), box=(1, -1)), "box"),

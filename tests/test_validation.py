@@ -154,3 +154,14 @@ def test_check_allocation():
     check_allocation(1e6, "a grid", max_bytes=1e7)
     with pytest.raises(ValueError, match=r"a grid would need about .* max_bytes"):
         check_allocation(1e12, "a grid")
+
+
+def test_check_array_keeps_scalars_scalar_and_names_1d_shapes():
+    assert check_array(3.5, "tol").shape == ()
+    with pytest.raises(ValueError, match=r"\(6,\)"):
+        check_array([1.0, 2.0], "b", shape=(6,))
+
+
+def test_check_labels_message_shows_the_plain_number():
+    with pytest.raises(ValueError, match=r"found 0\.5$"):
+        check_labels([0.5, 1.0], "y")

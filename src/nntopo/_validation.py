@@ -217,7 +217,7 @@ def check_array(
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
     if shape is not None:
         if arr.ndim != len(shape) or any(s is not None and s != t for s, t in zip(shape, arr.shape)):
-            want = "(" + ", ".join("n" if s is None else str(s) for s in shape) + ")"
+            want = "(" + ", ".join("n" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
@@ -226,7 +226,8 @@ def check_array(
         bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s); all entries must be finite")
     with np.errstate(over="ignore", invalid="ignore"):
-        out = np.ascontiguousarray(arr, dtype=target)
+        # np.asarray(order="C") keeps a 0-d array 0-d (ascontiguousarray makes it 1-D).
+        out = np.asarray(arr, dtype=target, order="C")
     if finite and np.issubdtype(target, np.floating) and not np.all(np.isfinite(out)):
         big = float(np.max(np.abs(arr.astype(np.float64))))
         raise ValueError(
@@ -306,7 +307,7 @@ def check_labels(y: object, name: str = "y", *, n: int | None = None, n_classes:
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} contains NaN or infinite labels; labels must be class indices 0, 1, ...")
         if np.any(arr != np.round(arr)):
-            bad = arr[arr != np.round(arr)][0]
+            bad = float(arr[arr != np.round(arr)][0])
             raise ValueError(f"{name} must hold whole-number class labels, found {bad!r}")
         if arr.size and np.max(np.abs(arr)) > 2**53:
             raise ValueError(f"{name} has labels too large to be class indices")

@@ -96,9 +96,12 @@ def test_bad_box(box, exc, match):
         polyhedral_complex(random_net([2, 3, 1], 0), box=box)
 
 
-@pytest.mark.parametrize("tol", [-1.0, 0.0, 0.5, "small"])
-def test_bad_tol(tol):
-    with pytest.raises(ValueError, match="tol"):
+@pytest.mark.parametrize(
+    "tol, exc", [(-1.0, ValueError), (0.0, ValueError), (0.5, ValueError), (float("nan"), ValueError),
+                 ("small", TypeError), (True, TypeError)]
+)
+def test_bad_tol(tol, exc):
+    with pytest.raises(exc, match="tol"):
         polyhedral_complex(random_net([2, 3, 1], 0), tol=tol)
 
 
@@ -162,29 +165,29 @@ def test_same_input_same_output():
     assert (a.boundary(2) != b.boundary(2)).nnz == 0
 
 
-def test_inconsistent_cut_is_retried_with_coarser_tolerance(monkeypatch, caplog):
-    """The perturbation fallback: a cut whose vertex signs no affine function could have
-    (rounding near a degenerate position) makes the build start again with tol * 1e3."""
+def test_inconsistent_cut_is_retried_with_finer_tolerance(monkeypatch, caplog):
+    """The fallback: a cut whose vertex signs no affine function could have makes the
+    build start again with a 1000x finer tol and a 1000x wider trust band."""
     from nntopo.polyhedral import _subdivision, complex as complex_mod
 
     real_build = _subdivision.build
     seen = []
 
-    def flaky_build(weights, lo, hi, tol):
-        seen.append(tol)
+    def flaky_build(weights, lo, hi, tol, trust):
+        seen.append((tol, trust))
         if len(seen) == 1:
             raise _subdivision.DegenerateCutError("neuron 3: forced for the test")
-        return real_build(weights, lo, hi, tol)
+        return real_build(weights, lo, hi, tol, trust)
 
     monkeypatch.setattr(complex_mod, "build", flaky_build)
     with caplog.at_level("WARNING", logger="nntopo"):
         pc = polyhedral_complex(random_net([2, 10, 10, 1], 3))
-    assert seen == [1e-10, pytest.approx(1e-7)]
-    assert pc.tol == pytest.approx(1e-7)
+    assert seen == [(1e-15, 1e-10), (pytest.approx(1e-18), pytest.approx(1e-7))]
+    assert pc.tol == pytest.approx(1e-18)
     assert "retrying" in caplog.text
     pc.check()
 
-    def always_bad(weights, lo, hi, tol):
+    def always_bad(weights, lo, hi, tol, trust):
         raise _subdivision.DegenerateCutError("forced")
 
     monkeypatch.setattr(complex_mod, "build", always_bad)

@@ -22,6 +22,6 @@ input dimension d (tested for d = 1..4); the number of cells grows quickly with 
 """
 
 from ._weights import as_weights
-from .complex import DegenerateCutError, PolyhedralComplex, polyhedral_complex
+from .complex import ComplexCheckError, DegenerateCutError, PolyhedralComplex, polyhedral_complex
 
-__all__ = ["polyhedral_complex", "PolyhedralComplex", "DegenerateCutError", "as_weights"]
+__all__ = ["polyhedral_complex", "PolyhedralComplex", "DegenerateCutError", "ComplexCheckError", "as_weights"]

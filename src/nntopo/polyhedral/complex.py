@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_bool
+from .._validation import check_bool, check_real
 from ._subdivision import (
     _KAPPA,
     _TRUST,
@@ -37,6 +37,7 @@ from ._subdivision import (
     error_constants,
     normalize_network,
 )
+from ._io import read_complex_file, write_complex_file
 from ._weights import as_weights, validate_box
 
 __all__ = ["PolyhedralComplex", "polyhedral_complex", "DegenerateCutError", "ComplexCheckError"]
@@ -524,8 +525,6 @@ class PolyhedralComplex:
         for i, (W, b) in enumerate(self.weights):
             arrays[f"W{i}"] = W
             arrays[f"b{i}"] = b
-        from ._io import write_complex_file  # the file format lives in _io, with its validation
-
         write_complex_file(path, arrays)
 
     @classmethod
@@ -538,9 +537,6 @@ class PolyhedralComplex:
         Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file
         for anything wrong with it.
         """
-        from .._validation import check_bool
-        from ._io import read_complex_file
-
         check = check_bool(check, "check")
         z = read_complex_file(path, _FORMAT)
         raw = RawComplex(
@@ -631,8 +627,7 @@ def polyhedral_complex(
     weights = as_weights(net_or_weights)
     d = weights[0][0].shape[1]
     lo, hi = validate_box(box, d)
-    if not (isinstance(tol, (float, int)) and not isinstance(tol, bool) and 0 < tol < 1e-2):
-        raise ValueError(f"tol must be a float in (0, 0.01); got {tol!r}")
+    tol = check_real(tol, "tol", minimum=0.0, maximum=1e-2, min_inclusive=False, max_inclusive=False)
     check = check_bool(check, "check")
     last: Exception | None = None
     # The last attempt merges nothing (the smallest positive tolerance): exact decisions
