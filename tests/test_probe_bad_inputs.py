@@ -2,6 +2,7 @@
 probe must end in a clear error naming the argument or in a result its check accepts."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 
@@ -9,6 +10,7 @@ def _load_probe_module():
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "probe_bad_inputs.py"
     spec = importlib.util.spec_from_file_location("probe_bad_inputs", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
