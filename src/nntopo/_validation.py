@@ -20,7 +20,7 @@ Nothing here imports torch: the maths subpackages use these checks too.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Iterable
+from typing import Iterable
 
 import numpy as np
 

@@ -18,7 +18,7 @@ torch module is actually passed, so the maths never needs it.
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
