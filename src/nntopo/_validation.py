@@ -188,9 +188,10 @@ def _as_numeric(a: object, name: str) -> np.ndarray:
         arr = np.asarray(a)
     except Exception as exc:  # ragged nested lists and the like
         raise TypeError(f"{name} must be an array of numbers: {exc}") from None
-    if np.iscomplexobj(arr):
+    kind = arr.dtype.kind
+    if kind == "c":
         raise TypeError(f"{name} must hold real numbers, got complex dtype {arr.dtype}")
-    if not (np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)):
+    if kind not in "biuf":  # bool, signed, unsigned, float
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     return arr
 
@@ -222,19 +223,21 @@ def check_array(
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
     target = np.dtype(dtype)
-    if finite and np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
         bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s); all entries must be finite")
+    if arr.dtype == target and arr.flags.c_contiguous:
+        return arr  # already what is asked for, and checked above
     with np.errstate(over="ignore", invalid="ignore"):
         # np.asarray(order="C") keeps a 0-d array 0-d (ascontiguousarray makes it 1-D).
         out = np.asarray(arr, dtype=target, order="C")
-    if finite and np.issubdtype(target, np.floating) and not np.all(np.isfinite(out)):
+    if finite and target.kind == "f" and not np.isfinite(out).all():
         big = float(np.max(np.abs(arr.astype(np.float64))))
         raise ValueError(
             f"{name} has values too large for {target} (largest |value| {big:.3g}, "
             f"limit {float(np.finfo(target).max):.3g})"
         )
-    if np.issubdtype(target, np.integer) and np.issubdtype(arr.dtype, np.floating):
+    if target.kind in "iu" and arr.dtype.kind == "f":
         if not np.array_equal(out, arr):
             raise ValueError(f"{name} must hold whole numbers to convert to {target}")
     return out

@@ -334,27 +334,37 @@ def _split_pairs(inc_c, inc_f, m, st_c, st_f, cmin, fmin, f0, c0, q, low_c, low_
 
 
 @numba.njit(cache=True)
-def _new_vertices(X, d, Zt, nV, a, b, z, j, st_v):  # pragma: no cover - compiled
-    """Vertex rows (coordinates, then error bounds ``P, G, M, F`` in columns ``d..d+3``,
-    box facet mask in ``d+4``) and layer values of the vertices on split edges
-    ``(a[i], b[i])``, by linear interpolation of the cutting neuron's values ``z``.
+def _new_vertices(X, d, Zt, nV, se, E, nE, j, st_v):  # pragma: no cover - compiled
+    """Split the edges ``se`` by neuron ``j`` of the current layer: a new vertex ``v``
+    (numbered from ``nV``) on each split edge ``(p, q)`` (p on the + side), which becomes
+    ``(p, v)`` (same index) and ``(v, q)`` (new, numbered from ``nE``).
+
+    Writes the new vertices' rows of ``X`` (coordinates, then error bounds ``P, G, M, F``
+    in columns ``d..d+3``, box facet mask in ``d+4``), their layer values in ``Zt`` (by
+    linear interpolation of the cutting neuron's values ``Zt[j]``), and the edges. One
+    kernel does it all because small networks make thousands of cuts, each of which
+    would otherwise pay for a dozen numpy calls.
 
     A new vertex ``v = u + t (w - u)`` inherits the bounds of its ends in the same
     proportions, plus the rounding of the interpolation; its magnitude ``M`` is the larger
     of theirs (the size its values were computed from), ``F = 0`` (interpolated). Returns
-    the + and - ends, and the largest ``P`` and ``G`` among the new vertices.
+    the old ends (parents) of the new vertices and the largest ``P`` and ``G`` among them.
     """
-    ns = a.shape[0]
+    ns = se.shape[0]
     nl = Zt.shape[0]
     u = 2.0**-53
+    z = Zt[j]
     t = np.empty(ns)
-    p_end = np.empty(ns, np.int64)
-    q_end = np.empty(ns, np.int64)
+    a = np.empty(ns, np.int64)
+    b = np.empty(ns, np.int64)
     pmax = 0.0
     gmax = 0.0
     for i in range(ns):
-        p = a[i]
-        w = b[i]
+        e = se[i]
+        p = E[e, 0]
+        w = E[e, 1]
+        a[i] = p
+        b[i] = w
         tt = z[p] / (z[p] - z[w])
         t[i] = tt
         v = nV + i
@@ -370,12 +380,12 @@ def _new_vertices(X, d, Zt, nV, a, b, z, j, st_v):  # pragma: no cover - compile
         X[v, d + 4] = np.int64(X[p, d + 4]) & np.int64(X[w, d + 4])
         pmax = max(pmax, pv)
         gmax = max(gmax, gv)
-        if st_v[p] == 1:
-            p_end[i] = p
-            q_end[i] = w
-        else:
-            p_end[i] = w
-            q_end[i] = p
+        if st_v[p] != 1:
+            p, w = w, p
+        E[e, 0] = p
+        E[e, 1] = v
+        E[nE + i, 0] = v
+        E[nE + i, 1] = w
     for r in range(nl):  # row by row: contiguous writes
         row = Zt[r]
         for i in range(ns):
@@ -383,7 +393,7 @@ def _new_vertices(X, d, Zt, nV, a, b, z, j, st_v):  # pragma: no cover - compile
             row[nV + i] = zu + t[i] * (row[b[i]] - zu)
     for i in range(ns):
         Zt[j, nV + i] = 0.0
-    return p_end, q_end, pmax, gmax
+    return a, b, pmax, gmax
 
 
 @numba.njit(cache=True)
@@ -1162,34 +1172,23 @@ class _State:
         return ends
 
     def _split_edges(self, j: int, g: int, se: np.ndarray, st_v: np.ndarray) -> None:
-        """k = 1: a new vertex ``v`` on each split edge ``(p, q)`` (p on the + side), which
-        becomes ``(p, v)`` (same index) and ``(v, q)`` (new)."""
+        """k = 1: a new vertex on each split edge (:func:`_new_vertices`)."""
         counts = self.counts
         nV, nE, ns = self.X.n, counts[1], se.shape[0]
-        E = self.E.a
-        a = E[se, 0]
-        b = E[se, 1]
         self._reserve_vertices(ns, g)
-        p_end, q_end, pmax, gmax = _new_vertices(
-            self.X.a, self.d, self.Zt, nV, a, b, self.Zt[j, :nV], j, st_v
-        )
-        self.X.n = nV + ns
+        self.E.reserve(ns)
+        a, b, pmax, gmax = _new_vertices(self.X.a, self.d, self.Zt, nV, se, self.E.a, nE, j, st_v)
         self.pmax = max(self.pmax, pmax)
         self.gmax = max(self.gmax, gmax)
-        for arr, val in ((self.pa, a), (self.pb, b), (self.born, np.full(ns, g, INT))):
+        for arr, val in ((self.pa, a), (self.pb, b)):
             arr.reserve(ns)
             arr.a[arr.n : arr.n + ns] = val
             arr.n += ns
-        new = np.arange(nV, nV + ns, dtype=INT)
-        self.E.reserve(ns)
-        E = self.E.a
-        E[se, 1] = new
-        E[se, 0] = p_end
-        E[nE : nE + ns, 0] = new
-        E[nE : nE + ns, 1] = q_end
-        self.E.n = nE + ns
-        counts[0] = nV + ns
-        counts[1] = nE + ns
+        self.born.reserve(ns)
+        self.born.a[self.born.n : self.born.n + ns] = g
+        self.born.n += ns
+        self.X.n = counts[0] = nV + ns
+        self.E.n = counts[1] = nE + ns
 
     def _add_edges(self, ends: np.ndarray) -> None:
         """Append edges with the given endpoints, shape (n, 2)."""
