@@ -193,3 +193,27 @@ def test_inconsistent_cut_is_retried_with_finer_tolerance(monkeypatch, caplog):
     monkeypatch.setattr(complex_mod, "build", always_bad)
     with pytest.raises(complex_mod.DegenerateCutError, match="could not build"):
         polyhedral_complex(random_net([2, 3, 1], 0))
+
+
+def test_check_levels_run_what_they_name(monkeypatch):
+    """The network self-check runs with check="network" (which the suite's conftest makes
+    the default for every test), not with "combinatorial" or "none"; any other value is
+    refused naming ``check``."""
+    from nntopo.polyhedral import ComplexCheckError, PolyhedralComplex
+
+    net = [(np.array([[1.0, 0.5], [-0.3, 1.0]]), np.array([0.1, -0.2])), (np.ones((1, 2)), np.zeros(1))]
+
+    def fail(self):
+        raise ComplexCheckError("network check ran")
+
+    monkeypatch.setattr(PolyhedralComplex, "_check_region_signs", fail)
+    with pytest.raises(ComplexCheckError, match="network check ran"):
+        polyhedral_complex(net)  # the suite's default
+    with pytest.raises(ComplexCheckError, match="network check ran"):
+        polyhedral_complex(net, check="network")
+    assert polyhedral_complex(net, check="combinatorial").f_vector[-1] == 4
+    assert polyhedral_complex(net, check="none").f_vector[-1] == 4
+    with pytest.raises(TypeError, match="check"):
+        polyhedral_complex(net, check=True)
+    with pytest.raises(ValueError, match="check"):
+        polyhedral_complex(net, check="full")

@@ -105,7 +105,7 @@ def test_load_check_is_keyword_only_bool(tmp_path):
     with pytest.raises(TypeError):
         PolyhedralComplex.load(tmp_path / "a.npz", False)  # type: ignore[misc]
     with pytest.raises(TypeError, match="check"):
-        PolyhedralComplex.load(tmp_path / "a.npz", check="no")  # type: ignore[arg-type]
+        PolyhedralComplex.load(tmp_path / "a.npz", check=True)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="path"):
         PolyhedralComplex.load(3.5)  # type: ignore[arg-type]
 
@@ -187,7 +187,7 @@ def test_corrupt_file_is_a_value_error_naming_the_file(tmp_path, saved, name):
 
 def test_consistent_but_invalid_complex_fails_check(tmp_path, saved):
     """An edge moved to other (in-range) vertices passes every array check; the complex's
-    own check (boundary of boundary) catches it, and check=False skips that check."""
+    own check (boundary of boundary) catches it, and check="none" skips that check."""
     pc, arrays = saved
     E = arrays["edges"]
     # Pick an edge and a vertex not on it, and re-attach the edge's second end there.
@@ -199,7 +199,7 @@ def test_consistent_but_invalid_complex_fails_check(tmp_path, saved):
     path = write_variant(arrays, tmp_path / "moved.npz", move)
     with pytest.raises(ValueError, match=re.escape(str(path)) + ".*self-check"):
         PolyhedralComplex.load(path)
-    loaded = PolyhedralComplex.load(path, check=False)
+    loaded = PolyhedralComplex.load(path, check="none")
     assert loaded.f_vector.tolist() == pc.f_vector.tolist()
 
 

@@ -367,15 +367,22 @@ def test_failed_cut_or_check_retries_with_a_finer_tolerance(monkeypatch, caplog)
     real_check = PolyhedralComplex.check
     calls = []
 
-    def check_fails_once(self):
-        calls.append(1)
+    def check_fails_once(self, level="network"):
+        calls.append(level)
         if len(calls) == 1:
             raise ComplexCheckError("forced for the test")
-        real_check(self)
+        real_check(self, level)
 
     monkeypatch.setattr(complex_mod, "build", real_build)
     monkeypatch.setattr(PolyhedralComplex, "check", check_fails_once)
     assert polyhedral_complex(normal_net(2, [10, 10], 3)).tol == pytest.approx(1e-18)
+    assert calls == ["network", "network"]  # the level asked for is the level run
+    calls.clear()
+    assert polyhedral_complex(normal_net(2, [10, 10], 3), check="combinatorial").tol == pytest.approx(1e-18)
+    assert calls == ["combinatorial", "combinatorial"]
+    calls.clear()
+    assert polyhedral_complex(normal_net(2, [10, 10], 3), check="none").tol == 1e-15
+    assert calls == []
 
     def always_bad(weights, lo, hi, tol, trust):
         raise _subdivision.DegenerateCutError("forced")

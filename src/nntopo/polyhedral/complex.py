@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_bool, check_real
+from .._validation import check_choice, check_real
 from ._subdivision import (
     _KAPPA,
     _TRUST,
@@ -45,6 +45,11 @@ __all__ = ["PolyhedralComplex", "polyhedral_complex", "DegenerateCutError", "Com
 logger = logging.getLogger("nntopo")
 
 _FORMAT = 1
+
+
+#: Levels of :meth:`PolyhedralComplex.check`; ``"none"`` skips it where a check is optional.
+CheckLevel = Literal["combinatorial", "network"]
+CHECK_LEVELS = ("none", "combinatorial", "network")
 
 
 class ComplexCheckError(RuntimeError):
@@ -353,23 +358,29 @@ class PolyhedralComplex:
         return np.where(hit, order[pos_c], -1).astype(np.int64)
 
     # ------------------------------------------------------------------ checks
-    def check(self) -> None:
+    def check(self, level: CheckLevel = "network") -> None:
         """Raise :class:`ComplexCheckError` (a ``RuntimeError``) unless the complex is valid.
 
-        Combinatorial: Euler characteristic 1, every boundary of a boundary vanishes mod
-        2, no incidence is repeated, edges have distinct ends, no region has vertices on
-        both sides of a hyperplane (a cut left out). Geometric, so that a consistent but
-        wrong complex cannot pass: evaluated through the network, every region's interior
-        point has the region's sign vector (:meth:`_check_region_signs`), and the vertices
-        have theirs: every vertex lying on more hyperplanes than general position allows,
-        and a sample of at most :attr:`CHECK_VERTICES` of the others
-        (:meth:`_check_vertices`). Only entries the float evaluation is certain about
-        count (see :meth:`_first_mismatch`). Costs about one forward pass of the regions.
+        ``level="combinatorial"``: Euler characteristic 1, every boundary of a boundary
+        vanishes mod 2, no incidence is repeated, edges have distinct ends, no region has
+        vertices on both sides of a hyperplane (a cut left out). These cost a few percent
+        of the build in d = 2, up to a third in d = 3.
+
+        ``level="network"`` (default) adds what a consistent but wrong complex cannot
+        pass: evaluated through the network, every region's interior point has the
+        region's sign vector (:meth:`_check_region_signs`), and the vertices have theirs:
+        every vertex lying on more hyperplanes than general position allows, and a sample
+        of at most :attr:`CHECK_VERTICES` of the others (:meth:`_check_vertices`). Only
+        entries the float evaluation is certain about count (see :meth:`_first_mismatch`).
+        This is a forward pass of every region and of the sampled vertices: about as much
+        as the build itself (``benchmarks/bench_polyhedral.py`` prints both).
         """
+        level = check_choice(level, "level", ("combinatorial", "network"))
         self._check_combinatorial()
         self._check_no_mixed_signs()
-        self._check_region_signs()
-        self._check_vertices()
+        if level == "network":
+            self._check_region_signs()
+            self._check_vertices()
 
     def _check_combinatorial(self) -> None:
         """Euler characteristic 1, ∂∂ = 0 mod 2, no repeated incidence, edges with two ends."""
@@ -528,16 +539,17 @@ class PolyhedralComplex:
         write_complex_file(path, arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, check: bool = True) -> "PolyhedralComplex":
+    def load(cls, path: str | os.PathLike, *, check: CheckLevel | Literal["none"] = "network") -> "PolyhedralComplex":
         """Read a complex written by :meth:`save`, validating everything in the file.
 
         Every entry is checked (present, dtype, shape, indices in range, counts matching
         the arrays, weights chaining, finite numbers, ``lo < hi``, tolerance in range);
-        with ``check=True`` (default) :meth:`check` then verifies the complex itself.
+        then :meth:`check` verifies the complex itself at the level ``check`` (default
+        ``"network"``: a file is not trusted; ``"none"`` skips it).
         Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file
         for anything wrong with it.
         """
-        check = check_bool(check, "check")
+        check = check_choice(check, "check", CHECK_LEVELS)
         z = read_complex_file(path, _FORMAT)
         raw = RawComplex(
             vertices=z["vertices"],
@@ -547,9 +559,9 @@ class PolyhedralComplex:
             counts=z["counts"],
         )
         pc = cls(raw, z["weights"], z["lo"], z["hi"], z["tol"])
-        if check:
+        if check != "none":
             try:
-                pc.check()
+                pc.check(check)
             except (RuntimeError, ValueError) as exc:
                 raise ValueError(f"{os.fspath(path)}: the stored complex fails its self-check: {exc}") from None
         return pc
@@ -568,7 +580,7 @@ def polyhedral_complex(
     box: Any = None,
     *,
     tol: float = 1e-15,
-    check: bool = True,
+    check: CheckLevel | Literal["none"] = "combinatorial",
 ) -> PolyhedralComplex:
     """Exact polyhedral complex of a ReLU network on an axis-aligned box.
 
@@ -592,11 +604,13 @@ def polyhedral_complex(
         moves hyperplanes onto vertices up to ``tol * T`` away, which at a vertex far out
         in a large box is far in absolute terms: keep it small.
     check
-        Verify the complex before returning (:meth:`PolyhedralComplex.check`): Euler
-        characteristic 1, ``∂∂ = 0``, no region straddling a hyperplane, and, evaluated
-        through the network, every region's interior point, every degenerate vertex and
-        a sample of the others has its sign vector. The network part costs about one
-        forward pass of the interior points (about as much as the build itself).
+        How to verify the complex before returning (:meth:`PolyhedralComplex.check`):
+        ``"combinatorial"`` (default): Euler characteristic 1, ``∂∂ = 0``, no region
+        straddling a hyperplane; ``"network"``: also, evaluated through the network,
+        every region's interior point, every degenerate vertex and a sample of the
+        others has its sign vector, the check a consistent but wrong complex cannot
+        pass. It is a forward pass of every region, about as much as the build itself,
+        so it is opt-in (the test suite runs every complex with it); ``"none"``: no check.
 
     Returns
     -------
@@ -611,7 +625,7 @@ def polyhedral_complex(
     DegenerateCutError
         If no attempt gave consistent cuts (see below).
     ComplexCheckError
-        With ``check=True``, if no attempt passed :meth:`PolyhedralComplex.check`.
+        If no attempt passed :meth:`PolyhedralComplex.check` at the level ``check``.
 
     Notes
     -----
@@ -628,7 +642,7 @@ def polyhedral_complex(
     d = weights[0][0].shape[1]
     lo, hi = validate_box(box, d)
     tol = check_real(tol, "tol", minimum=0.0, maximum=1e-2, min_inclusive=False, max_inclusive=False)
-    check = check_bool(check, "check")
+    check = check_choice(check, "check", CHECK_LEVELS)
     last: Exception | None = None
     # The last attempt merges nothing (the smallest positive tolerance): exact decisions
     # alone are always consistent.
@@ -636,8 +650,8 @@ def polyhedral_complex(
         try:
             raw = build(weights, lo, hi, t, _TRUST * 1e3**attempt)
             pc = PolyhedralComplex(raw, weights, lo, hi, t)
-            if check:
-                pc.check()
+            if check != "none":
+                pc.check(check)
             break
         except (DegenerateCutError, ComplexCheckError) as exc:
             if attempt < 2:
