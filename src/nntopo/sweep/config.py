@@ -1,0 +1,482 @@
+"""A sweep's TOML config, read into frozen, checked objects before anything runs.
+
+Tables: ``[data]`` (dataset, its parameters, the split, named input batches),
+``[network]`` (widths, activation), ``[training]`` (seeds, optimiser, stop rule,
+snapshot policy) and one ``[analysis.NAME]`` table per analysis (see
+:mod:`nntopo.sweep.analyses`). An unknown key, a value of the wrong type or an impossible
+value is a :class:`ConfigError` naming the file, the key and what was expected.
+:meth:`SweepConfig.resolved` is the config with every default filled in: it is stored
+with the results and decides whether an output folder may be resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .._validation import check_bool, check_choice, check_int, check_real
+
+__all__ = [
+    "ConfigError",
+    "Table",
+    "BatchConfig",
+    "DataConfig",
+    "NetworkConfig",
+    "SnapshotConfig",
+    "TrainingConfig",
+    "SweepConfig",
+    "Snapshot",
+    "load_config",
+    "parse_config",
+    "packaged_config",
+    "PACKAGED_CONFIGS",
+]
+
+#: The datasets a sweep can name, with the parameters each loader accepts.
+DATASETS: dict[str, tuple[str, ...]] = {
+    "nine_disks": ("step", "outer_radius", "ring_radius", "disk_radius", "margin"),
+    "circles": ("n_samples", "noise", "factor", "seed"),
+    "moons": ("n_samples", "noise", "seed"),
+    "digits": (),
+}
+
+#: Snapshot policies, in the order their snapshots are laid out along ``snapshot``.
+SNAPSHOT_POLICIES = ("accuracy_threshold", "every_k", "at_epoch")
+
+_CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+class ConfigError(ValueError):
+    """A sweep config that cannot be used; the message names the file and the key."""
+
+
+# --------------------------------------------------------------------------- reading tables
+
+
+class Table:
+    """One TOML table being read: typed getters that raise :class:`ConfigError`.
+
+    Every getter removes its key from the pending set; :meth:`finish` refuses the keys
+    nobody asked for, so a typo is never silently ignored. ``section`` is the dotted path
+    of the table (``"training.snapshots"``), used in messages as ``section.key``.
+    """
+
+    def __init__(self, data: object, source: str, section: str) -> None:
+        self.source = source
+        self.section = section
+        if not isinstance(data, Mapping):
+            raise self.error(None, f"expected a table, got {type(data).__name__}")
+        self.data = dict(data)
+        self._pending = set(self.data)
+
+    def error(self, key: str | None, message: str) -> ConfigError:
+        """A :class:`ConfigError` ``"FILE: section.key: message"``."""
+        where = ".".join(p for p in (self.section, key) if p) or "(top level)"
+        return ConfigError(f"{self.source}: {where}: {message}")
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def _take(self, key: str) -> Any:
+        self._pending.discard(key)
+        return self.data[key]
+
+    def _check(self, key: str, check: Callable[[], Any]) -> Any:
+        try:
+            return check()
+        except (TypeError, ValueError) as exc:
+            raise self.error(key, _strip_name(str(exc))) from None
+
+    def int(self, key: str, default: int | None = None, *, minimum: int | None = None,
+            maximum: int | None = None) -> int:
+        """An int (not a bool, not a float) in ``[minimum, maximum]``; ``default`` if absent (None: required)."""
+        if not self.has(key):
+            return self._default(key, default)
+        value = self._take(key)
+        return self._check(key, lambda: check_int(value, "value", minimum=minimum, maximum=maximum))
+
+    def real(self, key: str, default: float | None = None, **bounds: Any) -> float:
+        """A finite number (an int is taken as a float) within ``bounds`` (check_real's keywords)."""
+        if not self.has(key):
+            return self._default(key, default)
+        value = self._take(key)
+        return self._check(key, lambda: check_real(value, "value", **bounds))
+
+    def bool(self, key: str, default: bool | None = None) -> bool:
+        if not self.has(key):
+            return self._default(key, default)
+        value = self._take(key)
+        return self._check(key, lambda: check_bool(value, "value"))
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> str:
+        if not self.has(key):
+            return self._default(key, default)
+        value = self._take(key)
+        return self._check(key, lambda: check_choice(value, "value", choices))
+
+    def string(self, key: str, default: str | None = None) -> str:
+        if not self.has(key):
+            return self._default(key, default)
+        value = self._take(key)
+        if not isinstance(value, str) or not value:
+            raise self.error(key, f"expected a non-empty string, got {value!r}")
+        return value
+
+    def list(self, key: str, item: Callable[[str, object], Any], default: tuple | None = None, *,
+             min_len: int = 0) -> tuple:
+        """A list whose entries are checked by ``item(name, value)`` (e.g. a _validation checker)."""
+        if not self.has(key):
+            return self._default(key, default)
+        value = self._take(key)
+        if not isinstance(value, list):
+            raise self.error(key, f"expected a list, got {value!r} ({type(value).__name__})")
+        if len(value) < min_len:
+            raise self.error(key, f"expected at least {min_len} entr{'y' if min_len == 1 else 'ies'}, got {value!r}")
+        out = []
+        for i, v in enumerate(value):
+            try:
+                out.append(item(f"{key}[{i}]", v))
+            except (TypeError, ValueError) as exc:
+                raise self.error(None, str(exc)) from None
+        return tuple(out)
+
+    def table(self, key: str, *, required: bool = False) -> Table:
+        """The sub-table ``key`` (an empty one when absent and not required)."""
+        if not self.has(key):
+            if required:
+                raise self.error(key, "missing table")
+            return Table({}, self.source, f"{self.section}.{key}" if self.section else key)
+        return Table(self._take(key), self.source, f"{self.section}.{key}" if self.section else key)
+
+    def raw(self, key: str) -> Any:
+        """The value of ``key`` unchecked (the caller checks it)."""
+        return self._take(key)
+
+    def _default(self, key: str, default: Any) -> Any:
+        if default is None:
+            raise self.error(key, "missing (this key has no default)")
+        return default
+
+    def finish(self, known: tuple[str, ...] | None = None) -> None:
+        """Refuse every key not read so far, naming the keys that are allowed."""
+        if self._pending:
+            key = sorted(self._pending)[0]
+            allowed = f"; the keys here are {', '.join(known)}" if known else ""
+            raise self.error(key, f"unknown key{allowed}")
+
+
+def _strip_name(message: str) -> str:
+    """'value must be an int, got ...' -> 'must be an int, got ...' (the key is named by the caller)."""
+    return message[len("value "):] if message.startswith("value ") else message
+
+
+# --------------------------------------------------------------------------- the config objects
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """A named input batch: points of ``label`` (None: all classes) of the whole data set,
+    thinned to every k-th lattice point (``every``) or a seeded random ``fraction``."""
+
+    name: str
+    label: int | None = None
+    every: int | None = None
+    fraction: float | None = None
+    seed: int = 0
+
+    def resolved(self) -> dict:
+        return {"label": self.label, "every": self.every, "fraction": self.fraction, "seed": self.seed}
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """``[data]``: the dataset (a name of :data:`DATASETS`) and its parameters, the
+    test fraction of each network's stratified split (seeded by the network's seed), and
+    the named batches the analyses use."""
+
+    dataset: str
+    params: tuple[tuple[str, Any], ...] = ()
+    test_fraction: float = 0.1
+    batches: tuple[BatchConfig, ...] = ()
+
+    def batch(self, name: str) -> BatchConfig:
+        for b in self.batches:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+    def resolved(self) -> dict:
+        return {"dataset": self.dataset, "params": dict(self.params), "test_fraction": self.test_fraction,
+                "batches": {b.name: b.resolved() for b in self.batches}}
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """``[network]``: layer widths (input first, output last) and the hidden activation."""
+
+    widths: tuple[int, ...]
+    activation: str = "relu"
+
+    def resolved(self) -> dict:
+        return {"widths": list(self.widths), "activation": self.activation}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One entry of the ``snapshot`` dimension: the policy that asks for it and its value."""
+
+    policy: str
+    threshold: float | None = None
+    epoch: int | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotConfig:
+    """``[training.snapshots]``: accuracy ``thresholds`` (on ``metric``), ``every`` k epochs
+    (from epoch 0) and ``at_epochs``; any combination, at least one snapshot."""
+
+    thresholds: tuple[float, ...] = ()
+    metric: str = "train_acc"
+    every: int | None = None
+    at_epochs: tuple[int, ...] = ()
+
+    def resolved(self) -> dict:
+        return {"thresholds": list(self.thresholds), "metric": self.metric, "every": self.every,
+                "at_epochs": list(self.at_epochs)}
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """``[training]``: one network per seed; Adam settings; stop rule; snapshots."""
+
+    seeds: tuple[int, ...]
+    epochs: int = 100
+    lr: float = 1e-3
+    batch_size: int = 128
+    stop_at_accuracy: float | None = None
+    snapshots: SnapshotConfig = field(default_factory=SnapshotConfig)
+
+    def resolved(self) -> dict:
+        return {"seeds": list(self.seeds), "epochs": self.epochs, "lr": self.lr, "batch_size": self.batch_size,
+                "stop_at_accuracy": self.stop_at_accuracy, "snapshots": self.snapshots.resolved()}
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A whole sweep: data, network, training and the analyses (name -> their settings).
+
+    ``source`` is where the config was read from (for messages); it is not part of the
+    resolved config, so the same settings read from two files are the same sweep.
+    """
+
+    name: str
+    data: DataConfig
+    network: NetworkConfig
+    training: TrainingConfig
+    analyses: tuple[tuple[str, Any], ...] = ()
+    source: str = field(default="<config>", compare=False)
+
+    @property
+    def n_networks(self) -> int:
+        return len(self.training.seeds)
+
+    @property
+    def snapshots(self) -> tuple[Snapshot, ...]:
+        """The snapshot axis: thresholds, then every-k epochs, then requested epochs."""
+        s = self.training.snapshots
+        out = [Snapshot("accuracy_threshold", threshold=t) for t in s.thresholds]
+        if s.every is not None:
+            out += [Snapshot("every_k", epoch=e) for e in range(0, self.training.epochs + 1, s.every)]
+        out += [Snapshot("at_epoch", epoch=e) for e in s.at_epochs]
+        return tuple(out)
+
+    def analysis(self, name: str) -> Any:
+        """The settings object of analysis ``name``."""
+        return dict(self.analyses)[name]
+
+    def resolved(self) -> dict:
+        """The config with every default filled in, as JSON-ready data."""
+        return json.loads(json.dumps({
+            "name": self.name,
+            "data": self.data.resolved(),
+            "network": self.network.resolved(),
+            "training": self.training.resolved(),
+            "analysis": {name: settings.resolved() for name, settings in self.analyses},
+        }))
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parse_data(table: Table) -> DataConfig:
+    dataset = table.choice("dataset", tuple(DATASETS))
+    params_table = table.table("params")
+    allowed = DATASETS[dataset]
+    params = []
+    for key in sorted(params_table.data):
+        if key not in allowed:
+            raise params_table.error(key, f"not a parameter of {dataset} (its parameters: "
+                                          f"{', '.join(allowed) or 'none'})")
+        value = params_table.raw(key)
+        if isinstance(value, (dict, list)):
+            raise params_table.error(key, f"expected a number, got {value!r}")
+        params.append((key, value))
+    test_fraction = table.real("test_fraction", 0.1, minimum=0.0, maximum=1.0, min_inclusive=False,
+                               max_inclusive=False)
+    batches_table = table.table("batches")
+    batches = []
+    for name in sorted(batches_table.data):
+        b = batches_table.table(name)
+        every = b.int("every", minimum=1) if b.has("every") else None
+        fraction = b.real("fraction", minimum=0.0, maximum=1.0, min_inclusive=False) if b.has("fraction") else None
+        if (every is None) == (fraction is None):
+            raise b.error(None, "give exactly one of every = K (every K-th lattice point) or fraction = F")
+        label = b.int("label", minimum=0) if b.has("label") else None
+        batches.append(BatchConfig(name, label=label, every=every, fraction=fraction, seed=b.int("seed", 0, minimum=0)))
+        b.finish(("label", "every", "fraction", "seed"))
+    table.finish(("dataset", "params", "test_fraction", "batches"))
+    return DataConfig(dataset, tuple(params), test_fraction, tuple(batches))
+
+
+def _parse_network(table: Table) -> NetworkConfig:
+    widths = table.list("widths", lambda n, v: check_int(v, n, minimum=1), min_len=3)
+    activation = table.choice("activation", ("relu",), "relu")
+    table.finish(("widths", "activation"))
+    return NetworkConfig(widths, activation)
+
+
+def _parse_training(table: Table) -> TrainingConfig:
+    if table.has("seeds") == table.has("networks"):
+        raise table.error("seeds", "give exactly one of seeds = [s0, s1, ...] or networks = N (seeds 0..N-1)")
+    if table.has("seeds"):
+        seeds = table.list("seeds", lambda n, v: check_int(v, n, minimum=0, maximum=2**63 - 1), min_len=1)
+        if len(set(seeds)) != len(seeds):
+            raise table.error("seeds", f"seeds repeat ({list(seeds)}): two networks would be the same network")
+    else:
+        seeds = tuple(range(table.int("networks", minimum=1)))
+    epochs = table.int("epochs", 100, minimum=0)
+    lr = table.real("lr", 1e-3, minimum=0.0, min_inclusive=False)
+    batch_size = table.int("batch_size", 128, minimum=1)
+    stop = (table.real("stop_at_accuracy", minimum=0.0, maximum=1.0, min_inclusive=False)
+            if table.has("stop_at_accuracy") else None)
+    s = table.table("snapshots", required=True)
+    thresholds = s.list("thresholds", lambda n, v: check_real(v, n, minimum=0.0, maximum=1.0), ())
+    if any(b <= a for a, b in zip(thresholds, thresholds[1:])):
+        raise s.error("thresholds", f"must be strictly increasing, got {list(thresholds)}")
+    metric = s.choice("metric", ("train_acc", "test_acc"), "train_acc")
+    every = s.int("every", minimum=1) if s.has("every") else None
+    at_epochs = s.list("at_epochs", lambda n, v: check_int(v, n, minimum=0, maximum=epochs), ())
+    if any(b <= a for a, b in zip(at_epochs, at_epochs[1:])):
+        raise s.error("at_epochs", f"must be strictly increasing, got {list(at_epochs)}")
+    if not thresholds and every is None and not at_epochs:
+        raise s.error(None, "no snapshot: give thresholds, every or at_epochs")
+    s.finish(("thresholds", "metric", "every", "at_epochs"))
+    table.finish(("seeds", "networks", "epochs", "lr", "batch_size", "stop_at_accuracy", "snapshots"))
+    return TrainingConfig(seeds, epochs, lr, batch_size, stop, SnapshotConfig(thresholds, metric, every, at_epochs))
+
+
+def _check_data_fits(config_table: Table, data: DataConfig, network: NetworkConfig) -> None:
+    """Build the data set once: its parameters, batches and shape against the network."""
+    from .data import load_dataset, make_batch
+
+    try:
+        dataset = load_dataset(data)
+    except (TypeError, ValueError) as exc:
+        raise config_table.error("data.params", str(exc)) from None
+    if dataset.X.shape[1] != network.widths[0]:
+        raise config_table.error("network.widths", f"widths[0] is {network.widths[0]} but {data.dataset} has "
+                                                   f"{dataset.X.shape[1]} input coordinates")
+    n_classes = dataset.n_classes
+    if network.widths[-1] != n_classes:
+        raise config_table.error("network.widths", f"widths[-1] is {network.widths[-1]} but {data.dataset} has "
+                                                   f"{n_classes} classes")
+    for b in data.batches:
+        try:
+            make_batch(dataset, b)
+        except (TypeError, ValueError) as exc:
+            raise config_table.error(f"data.batches.{b.name}", str(exc)) from None
+
+
+def parse_config(data: Mapping, source: str = "<config>") -> SweepConfig:
+    """A :class:`SweepConfig` from parsed TOML; every error is a :class:`ConfigError` naming ``source`` and the key.
+
+    Each ``[analysis.NAME]`` table is checked by the registered analysis ``NAME``
+    (:func:`nntopo.sweep.analyses.get_analysis`), which sees the data, network and
+    training settings already checked.
+    """
+    from .analyses import available_analyses, get_analysis
+
+    top = Table(data, source, "")
+    name = top.string("name", "sweep")
+    data_cfg = _parse_data(top.table("data", required=True))
+    network = _parse_network(top.table("network", required=True))
+    training = _parse_training(top.table("training", required=True))
+    _check_data_fits(top, data_cfg, network)
+    partial = SweepConfig(name, data_cfg, network, training, (), source)
+    analyses_table = top.table("analysis", required=True)
+    if not analyses_table.data:
+        raise analyses_table.error(None, f"no analysis: add at least one [analysis.NAME] table "
+                                         f"(NAME one of {', '.join(available_analyses())})")
+    analyses = []
+    for key in sorted(analyses_table.data):
+        try:
+            analysis = get_analysis(key)
+        except KeyError:
+            raise analyses_table.error(key, f"unknown analysis; the registered analyses are "
+                                            f"{', '.join(available_analyses())}") from None
+        table = analyses_table.table(key)
+        settings = analysis.parse(table, partial)
+        table.finish()
+        analyses.append((key, settings))
+    top.finish(("name", "data", "network", "training", "analysis"))
+    return SweepConfig(name, data_cfg, network, training, tuple(analyses), source)
+
+
+#: Configs shipped inside the package (``nntopo run demo`` or ``configs/demo.toml``).
+PACKAGED_CONFIGS = ("demo", "nine_disks_paper")
+
+
+def packaged_config(name: str) -> Path:
+    """The path of a config shipped with nntopo (``"demo"``, ``"nine_disks_paper"``)."""
+    name = check_choice(name, "name", PACKAGED_CONFIGS)
+    return _CONFIG_DIR / f"{name}.toml"
+
+
+def _locate(path: str | os.PathLike) -> Path:
+    """``path`` itself if it exists; else a packaged config named like it (``configs/demo.toml``, ``demo``)."""
+    p = Path(path)
+    if p.exists():
+        return p
+    stem = p.name[:-5] if p.name.endswith(".toml") else p.name
+    if stem in PACKAGED_CONFIGS and (p.parent == Path(".") or p.parent.name == "configs"):
+        return packaged_config(stem)
+    raise FileNotFoundError(f"config file not found: {path} (packaged configs: "
+                            f"{', '.join(f'configs/{c}.toml' for c in PACKAGED_CONFIGS)})")
+
+
+def load_config(path: str | os.PathLike) -> SweepConfig:
+    """Read and check a sweep config from a TOML file.
+
+    ``path`` may also name a packaged config (``configs/demo.toml`` or ``demo``) when no
+    such file exists here, so the shipped configs work from any folder. A missing file is
+    a ``FileNotFoundError``; anything wrong inside it a :class:`ConfigError` naming the
+    file and the key.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"config must be a path to a TOML file, got {type(path).__name__}")
+    p = _locate(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: not a file")
+    try:
+        with open(p, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read the config ({exc})") from None
+    return parse_config(data, source=str(p))
+

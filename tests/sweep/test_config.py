@@ -1,0 +1,123 @@
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nntopo.sweep import ConfigError, load_config, packaged_config, parse_config
+from nntopo.sweep.config import PACKAGED_CONFIGS
+
+
+def _bad(tmp_path, text: str, name: str = "bad.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: "), info.value
+    return str(info.value)
+
+
+def test_packaged_configs_are_valid():
+    for name in PACKAGED_CONFIGS:
+        cfg = load_config(packaged_config(name))
+        assert cfg.analyses and cfg.n_networks >= 4
+        assert cfg.resolved()["analysis"].keys() == {"landscapes", "polyhedral"}
+    demo = load_config(packaged_config("demo"))
+    assert demo.n_networks == 4 and demo.network.widths == (2,) + (15,) * 10 + (2,)
+
+
+def test_packaged_names_resolve_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_config("configs/demo.toml") == load_config(packaged_config("demo"))
+    assert load_config("demo") == load_config(packaged_config("demo"))
+    with pytest.raises(FileNotFoundError, match="nope.toml"):
+        load_config("configs/nope.toml")
+
+
+def test_resolved_fills_defaults_and_ignores_the_file_name(tmp_path, tiny_text):
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text(tiny_text)
+    b.write_text(tiny_text.replace("lr = 3e-3", "lr = 0.003"))
+    ca, cb = load_config(a), load_config(b)
+    assert ca == cb and ca.resolved() == cb.resolved()
+    r = ca.resolved()
+    assert r["training"]["batch_size"] == 128 and r["training"]["stop_at_accuracy"] is None
+    assert r["data"]["test_fraction"] == 0.1
+    assert r["analysis"]["landscapes"] == {"batch": "c2", "hom_dim": 1, "homology": "plain", "grid": [0.0, 1.0, 0.05],
+                                           "levels": 2, "layers": ["input", "relu1", "relu2", "output"],
+                                           "keep_infinite": False, "backend": "auto"}
+    assert json.loads(json.dumps(r)) == r
+    # snapshot axis: thresholds, then every 2 epochs from 0 to 3
+    assert [(s.policy, s.threshold, s.epoch) for s in ca.snapshots] == [
+        ("accuracy_threshold", 0.5, None), ("accuracy_threshold", 0.9, None), ("every_k", None, 0), ("every_k", None, 2)]
+
+
+@pytest.mark.parametrize("edit, key, expected", [
+    (("name = \"tiny\"", "name = \"tiny\"\nnmae = 1"), "nmae", "unknown key"),
+    (("epochs = 3", "epochs = 3\nepoch = 4"), "training.epoch", "unknown key"),
+    (("epochs = 3", 'epochs = "3"'), "training.epochs", "must be an int"),
+    (("epochs = 3", "epochs = 3.0"), "training.epochs", "must be an int"),
+    (("lr = 3e-3", "lr = -1.0"), "training.lr", "must be > 0"),
+    (("thresholds = [0.5, 0.9]", "thresholds = [0.5, 1.5]"), "training.snapshots", "thresholds[1] must be <= 1"),
+    (("thresholds = [0.5, 0.9]", "thresholds = [0.9, 0.5]"), "training.snapshots.thresholds", "strictly increasing"),
+    (("seeds = [0, 1]", "seeds = [0, 0]"), "training.seeds", "repeat"),
+    (("seeds = [0, 1]", "seeds = [0, -1]"), "training", "seeds[1] must be >= 0"),
+    (("seeds = [0, 1]", "seeds = [0]\nnetworks = 2"), "training.seeds", "exactly one of"),
+    (("widths = [2, 8, 8, 2]", "widths = [3, 8, 8, 2]"), "network.widths", "2 input coordinates"),
+    (("widths = [2, 8, 8, 2]", "widths = [2, 8, 8, 3]"), "network.widths", "2 classes"),
+    (("widths = [2, 8, 8, 2]", "widths = 8"), "network.widths", "expected a list"),
+    (("dataset = \"nine_disks\"", "dataset = \"mnist_full\""), "data.dataset", "must be one of"),
+    (("every = 10", "every = 10000"), "data.batches.c2", "selects no point"),
+    (("every = 10", "every = 10\nfraction = 0.2"), "data.batches.c2", "exactly one of"),
+    (("label = 1", "label = 7"), "data.batches.c2", "not a class"),
+    (("levels = 2", "levels = 0"), "analysis.landscapes.levels", "must be >= 1"),
+    (("grid = [0.0, 1.0, 0.05]", "grid = [0.0, 1.0, 0.3]"), "analysis.landscapes.grid", "step"),
+    (("levels = 2", "levels = 2\nlayers = [\"relu1\", \"relu9\"]"), "analysis.landscapes.layers[1]", "'relu9'"),
+    (("levels = 2", "levels = 2\nhomology = \"global\""), "analysis.landscapes.homology", "must be one of"),
+    (("levels = 2", "levels = 2\nbatch = \"c1\""), "analysis.landscapes.batch", "must be one of 'c2'"),
+    (("box = [-70, 70]", "box = [70, -70]"), "analysis.polyhedral.box", "lo < hi"),
+    (("box = [-70, 70]", "box = \"everywhere\""), "analysis.polyhedral.box", "must be one of 'data'"),
+    (("[analysis.polyhedral]", "[analysis.fiedler]"), "analysis.fiedler", "unknown analysis"),
+    (("epochs = 3", "epochs = \n"), "", "not valid TOML"),
+])
+def test_config_errors_name_file_and_key(tmp_path, tiny_text, edit, key, expected):
+    old, new = edit
+    assert old in tiny_text
+    message = _bad(tmp_path, tiny_text.replace(old, new, 1))
+    assert f": {key}" in message or key == "", message
+    assert expected in message, message
+
+
+def test_missing_tables_and_files(tmp_path, tiny_text):
+    message = _bad(tmp_path, tiny_text.split("[analysis.landscapes]")[0])
+    assert "analysis: missing table" in message
+    assert "training.snapshots: no snapshot" in _bad(tmp_path, tiny_text.replace("thresholds = [0.5, 0.9]\nevery = 2",
+                                                                                 ""))
+    assert "analysis.polyhedral: the complex is computed for inputs of dimension <= 3" in _bad(
+        tmp_path, tiny_text.replace('dataset = "nine_disks"', 'dataset = "digits"').replace(
+            "widths = [2, 8, 8, 2]", "widths = [64, 8, 10]").replace("every = 10", "fraction = 0.1"))
+    with pytest.raises(FileNotFoundError, match="missing.toml"):
+        load_config(tmp_path / "missing.toml")
+    with pytest.raises(TypeError, match="config must be a path"):
+        load_config(3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(epochs=st.integers(0, 50), every=st.integers(1, 60), at=st.lists(st.integers(0, 50), unique=True, max_size=4),
+       thresholds=st.lists(st.floats(0, 1), unique=True, max_size=4))
+def test_snapshot_axis_follows_the_policies(epochs, every, at, thresholds):
+    at = sorted(e for e in at if e <= epochs)
+    snaps = {"every": every}
+    if at:
+        snaps["at_epochs"] = at
+    if thresholds:
+        snaps["thresholds"] = sorted(thresholds)
+    data = {"data": {"dataset": "nine_disks", "params": {"step": 7.0}}, "network": {"widths": [2, 3, 2]},
+            "training": {"networks": 1, "epochs": epochs, "snapshots": snaps},
+            "analysis": {"polyhedral": {}}}
+    cfg = parse_config(data, "hyp.toml")
+    axis = cfg.snapshots
+    expected = ([("accuracy_threshold", t, None) for t in sorted(thresholds)]
+                + [("every_k", None, e) for e in range(0, epochs + 1, every)] + [("at_epoch", None, e) for e in at])
+    assert [(s.policy, s.threshold, s.epoch) for s in axis] == expected
+    assert cfg.resolved()["analysis"]["polyhedral"] == {"box": "data"}
