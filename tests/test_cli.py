@@ -144,3 +144,91 @@ def test_demo_refuses_a_folder_of_another_config(tmp_path, tiny_toml):
     r = runner.invoke(app, ["demo", "--out", str(out), "--config", str(tiny_toml), "--seed", "1", "-q"])
     _one_error_line(r, "different config", "seed = 0 there, 1 here")
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+# --------------------------------------------------------------------------- nntopo run
+
+SWEEP_TOML = """\
+name = "tiny"
+[data]
+dataset = "nine_disks"
+[data.batches.c2]
+label = 1
+every = 10
+[network]
+widths = [2, 8, 8, 2]
+[training]
+seeds = [0, 1]
+epochs = 2
+lr = 3e-3
+[training.snapshots]
+thresholds = [0.5, 0.9]
+[analysis.landscapes]
+grid = [0.0, 1.0, 0.05]
+levels = 2
+[analysis.polyhedral]
+box = [-70, 70]
+"""
+
+
+@pytest.fixture
+def sweep_toml(tmp_path):
+    path = tmp_path / "sweep.toml"
+    path.write_text(SWEEP_TOML)
+    return path
+
+
+def test_run_then_resume_prints_what_ran(tmp_path, sweep_toml):
+    from nntopo.sweep import open_results
+
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["run", str(sweep_toml), "--out", str(out), "--workers", "1", "-q"])
+    assert r.exit_code == 0, r.output
+    ds = open_results(out)
+    reached = int(ds["snapshot_reached"].values.sum())
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(f"ran train 2, landscapes {reached}, polyhedral {reached} on this process in ")
+    assert lines[1] == f"results in {out.resolve() / 'results.zarr'} (xarray: nntopo.sweep.open_results('{out.resolve()}'))"
+    r = runner.invoke(app, ["run", str(sweep_toml), "--out", str(out), "-q"])
+    assert r.exit_code == 0 and "ran nothing" in r.stdout and f"{2 + 2 * reached} pieces were already done" in r.stdout
+
+
+def test_run_argument_errors_are_one_line(tmp_path, sweep_toml):
+    _one_error_line(runner.invoke(app, ["run", str(sweep_toml)]), "--out is required")
+    _one_error_line(runner.invoke(app, ["run", str(tmp_path / "none.toml"), "--out", str(tmp_path / "x")]), "none.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SWEEP_TOML.replace("epochs = 2", "epochs = 2\nepoch = 3"))
+    _one_error_line(runner.invoke(app, ["run", str(bad), "--out", str(tmp_path / "x")]), "bad.toml", "training.epoch",
+                    "unknown key")
+    _one_error_line(runner.invoke(app, ["run", str(sweep_toml), "--out", str(tmp_path / "x"), "--workers", "0"]),
+                    "workers must be >= 1")
+    _one_error_line(runner.invoke(app, ["run", str(sweep_toml), "--out", str(tmp_path / "x"), "--workers", "2",
+                                        "--scheduler", "tcp://127.0.0.1:1"]), "give one of them")
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("mine")
+    _one_error_line(runner.invoke(app, ["run", str(sweep_toml), "--out", str(foreign)]), "foreign", "holds no sweep")
+    assert sorted(os.listdir(tmp_path)) == ["bad.toml", "foreign", "sweep.toml"]
+
+
+def test_run_refuses_a_folder_of_another_config(tmp_path, sweep_toml):
+    out = tmp_path / "run"
+    assert runner.invoke(app, ["run", str(sweep_toml), "--out", str(out), "-w", "1", "-q"]).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    other = tmp_path / "other.toml"
+    other.write_text(SWEEP_TOML.replace("epochs = 2", "epochs = 4"))
+    _one_error_line(runner.invoke(app, ["run", str(other), "--out", str(out), "-q"]), "different config",
+                    "training.epochs = 2 there, 4 here")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_run_plan_counts_jobs_and_writes_nothing(tmp_path, sweep_toml):
+    r = runner.invoke(app, ["run", str(sweep_toml), "--plan", "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    text = r.stdout
+    assert "2 networks x 2 snapshots" in text
+    assert re.search(r"^  train +2$", text, re.M) and re.search(r"^  landscapes +4 \(at most", text, re.M)
+    assert re.search(r"estimated wall time on 2 worker processes: about \d+", text)
+    m = re.search(r"peak memory per worker: about (\d+) MiB", text)
+    assert m and 50 < int(m[1]) < 24_000
+    assert sorted(os.listdir(tmp_path)) == ["sweep.toml"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
@@ -106,6 +107,104 @@ def _print_summary(summary: dict, target: Path) -> None:
                    f"{cx['f_vector'][-1]} regions (f = {cx['f_vector']}, Euler {cx['euler_characteristic']}), "
                    f"H{summary['config']['hom_dim']} landscape norm input {norms[0]:.4f} -> last hidden {norms[-2]:.4f}")
     typer.echo(f"results and figures in {target}")
+
+
+@contextmanager
+def _sigterm_exits():
+    try:
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _print_plan(plan, config_path: str) -> None:
+    cfg = plan.config
+    typer.echo(f"sweep {cfg.name} ({config_path}): {cfg.n_networks} networks x {len(cfg.snapshots)} snapshots, "
+               f"analyses {', '.join(name for name, _ in cfg.analyses)}")
+    typer.echo("jobs:")
+    for kind, n in plan.jobs.items():
+        note = "" if kind == "train" else " (at most: one per reached snapshot)"
+        typer.echo(f"  {kind:<12} {n:>7}{note}")
+    typer.echo(f"calibration on this machine ({plan.calibration_seconds:.1f} s): "
+               f"{plan.epoch_seconds:.3f} s per training epoch, "
+               + ", ".join(f"{k} {v:.2f} s per job" for k, v in plan.analysis_seconds.items()))
+    typer.echo(f"one network (all epochs, every snapshot): about {_duration(plan.network_seconds)}")
+    typer.echo(f"estimated wall time on {plan.workers} worker process{'es' if plan.workers > 1 else ''}: about "
+               f"{_duration(plan.estimate_seconds)} (an upper bound for training, which stops at "
+               "stop_at_accuracy; complexes grow during training, so late snapshots may cost more)")
+    typer.echo(f"peak memory per worker: about {plan.peak_memory_bytes / 2**20:.0f} MiB")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@app.command()
+def run(
+    config: Path = typer.Argument(..., help="Sweep config (TOML). configs/demo.toml and "
+                                            "configs/nine_disks_paper.toml are shipped with nntopo and found "
+                                            "from any folder."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o",
+        help="Output folder: new, empty, or a folder of an earlier run of the same config (it is resumed: only "
+             "unfinished pieces run). Anything else is refused and left untouched. Required unless --plan.",
+    ),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-w", help="Worker processes on this machine (joblib; default: one per core; 1 runs in "
+                                      "this process). With --scheduler local: the LocalCluster's size."),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="Dask scheduler address (tcp://HOST:8786), or 'local' for a LocalCluster on "
+                                  "127.0.0.1. Needs nntopo[dask]. The output folder must be on a filesystem "
+                                  "every worker sees."),
+    plan: bool = typer.Option(False, "--plan", help="Print the jobs per kind, a time estimate from a short "
+                                                    "calibration run and the peak memory per worker; run nothing."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
+) -> None:
+    """Run a sweep: train every network of CONFIG, analyse every snapshot, write OUT/results.zarr.
+
+    Each finished piece is marked in OUT, so running the same command again resumes a
+    killed or interrupted run where it stopped.
+    """
+    from .sweep import check_sweep, load_config, plan_sweep, run_sweep
+
+    try:
+        cfg = load_config(config)
+        if plan:
+            if scheduler is not None:
+                raise ValueError("--plan estimates for this machine; use --workers N to size it")
+            from ._validation import check_int
+
+            if workers is not None:
+                check_int(workers, "workers", minimum=1)
+        else:
+            if out is None:
+                raise ValueError("--out is required: the folder for the results")
+            cfg, target, resuming = check_sweep(cfg, out, workers=workers, scheduler=scheduler)
+    except _ARGUMENT_ERRORS as exc:
+        raise _usage_error(exc) from None
+    _setup_logging(quiet)
+    if plan:
+        _print_plan(plan_sweep(cfg, workers=workers), str(config))
+        return
+    with _sigterm_exits():
+        summary = run_sweep(cfg, target, workers=workers, scheduler=scheduler, progress=not quiet)
+    _print_run(summary)
+
+
+def _print_run(summary) -> None:
+    ran = ", ".join(f"{k} {v}" for k, v in summary.ran.items()) or "nothing (all pieces were done)"
+    typer.echo(f"ran {ran} on {summary.executor} in {_duration(summary.wall_seconds)}"
+               + (f"; resumed, {sum(summary.skipped.values())} pieces were already done" if summary.resumed else ""))
+    typer.echo(f"results in {summary.out / 'results.zarr'} (xarray: nntopo.sweep.open_results({str(summary.out)!r}))")
 
 
 @app.command()

@@ -42,6 +42,6 @@ def tiny_toml(tmp_path) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_text() -> str:
     return TINY_TOML

@@ -51,14 +51,14 @@ class Executor(ABC):
         """True if ``exc`` means the worker process died (the job should run again elsewhere)."""
         return False
 
-    def close(self) -> None:
-        """Release the workers."""
+    def close(self, abort: bool = False) -> None:
+        """Release the workers; ``abort``: stop jobs still running (after an error or Ctrl-C)."""
 
     def __enter__(self) -> Executor:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(abort=exc_type is not None)
 
 
 class SerialExecutor(Executor):
@@ -119,9 +119,9 @@ class JoblibExecutor(Executor):
 
         return isinstance(exc, BrokenProcessPool)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, kill_workers=True)
+            self._pool.shutdown(wait=not abort, kill_workers=abort)
             self._pool = None
 
 
@@ -173,7 +173,7 @@ class DaskExecutor(Executor):
         done, _ = wait(futures, return_when="FIRST_COMPLETED")
         return list(done)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()

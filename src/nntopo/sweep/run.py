@@ -15,11 +15,8 @@ import os
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
-
 from .._validation import check_bool, check_int
 from .config import SweepConfig, load_config
 from .executors import Executor, make_executor
@@ -156,15 +153,6 @@ def _execute(executor: Executor, out: str, config: SweepConfig, tasks: list[Task
         raise
 
 
-@contextmanager
-def _executor(workers: int | None, scheduler: str | None, retries: int) -> Iterator[Executor]:
-    executor = make_executor(workers=workers, scheduler=scheduler, retries=retries)
-    try:
-        yield executor
-    finally:
-        executor.close()
-
-
 def _check_run_args(workers: object, scheduler: object, retries: object) -> tuple[int | None, str | None, int]:
     if workers is not None:
         workers = check_int(workers, "workers", minimum=1)
@@ -227,7 +215,7 @@ def run_sweep(
         # untrained networks may reach every snapshot; trained ones are counted exactly
         trained_reached = done[name] + sum(t.kind == name for t in tasks)
         totals[name] = trained_reached + (n_nets - done["train"]) * n_snaps
-    with _executor(workers, scheduler, retries) as executor:
+    with make_executor(workers=workers, scheduler=scheduler, retries=retries) as executor:
         summary = SweepSummary(target, resumed, executor.description,
                                skipped={k: v for k, v in done.items()})
         log.info("sweep %s: %d networks x %d snapshots x %d analyses on %s%s -> %s", cfg.name, n_nets, n_snaps,
