@@ -79,6 +79,24 @@ class SerialExecutor(Executor):
         return list(futures)
 
 
+def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
+    """Worker initializer: exit as soon as the process that started the pool is gone.
+
+    loky workers otherwise wait for work until their idle timeout when the run is killed
+    with SIGKILL (which nothing can catch), holding their memory; the job they were
+    running has no mark and is done again by the next run.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nntopo-parent-watch", daemon=True).start()
+
+
 class JoblibExecutor(Executor):
     """joblib's loky process pool with ``workers`` processes on this machine.
 
@@ -95,7 +113,8 @@ class JoblibExecutor(Executor):
     def _new_pool(self):
         from joblib.externals.loky import ProcessPoolExecutor
 
-        return ProcessPoolExecutor(max_workers=self.workers, env=_ONE_THREAD_ENV)
+        return ProcessPoolExecutor(max_workers=self.workers, env=_ONE_THREAD_ENV, initializer=_exit_with_parent,
+                                   initargs=(os.getpid(),))
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future:
         from joblib.externals.loky.process_executor import BrokenProcessPool
