@@ -12,13 +12,25 @@ from nntopo.experiments import demo as demo_mod
 runner = CliRunner()
 
 TINY_TOML = """\
+name = "tiny-demo"
+[data]
+dataset = "nine_disks"
+[data.batches.c2]
+label = 1
+every = 10
+[network]
 widths = [2, 8, 8, 2]
+[training]
+seeds = [0, 1]
 epochs = 3
 lr = 3e-3
+[training.snapshots]
 thresholds = [0.5, 0.9]
-batch_every = 10
-n_levels = 2
+[analysis.landscapes]
 grid = [0.0, 1.0, 0.05]
+levels = 2
+[analysis.polyhedral]
+box = [-70, 70]
 """
 
 
@@ -44,11 +56,12 @@ def test_help_on_every_command():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     commands = list(typer.main.get_command(app).commands)
-    assert "demo" in commands
+    assert {"demo", "run", "version"} <= set(commands)
     for name in commands:
         r = runner.invoke(app, [name, "--help"])
         assert r.exit_code == 0 and "Usage" in r.output
     assert "same config" in " ".join(runner.invoke(app, ["demo", "--help"]).output.split())
+    assert "resumed" in " ".join(runner.invoke(app, ["run", "--help"]).output.split())
 
 
 def test_version():
@@ -58,34 +71,29 @@ def test_version():
 
 def test_demo_prints_the_summary(tmp_path, tiny_toml):
     out = tmp_path / "run"
-    r = runner.invoke(app, ["demo", "--out", str(out), "--config", str(tiny_toml), "--quiet"])
+    r = runner.invoke(app, ["demo", "--out", str(out), "--config", str(tiny_toml), "--workers", "1", "--quiet"])
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text())
     lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
-    final = summary["final"]
-    assert lines[0] == (f"trained {summary['epochs_trained']} epochs: train acc {final['train_acc']:.4f}, "
-                        f"test acc {final['test_acc']:.4f}")
-    assert summary["epochs_trained"] == 3
+    nets = summary["networks"]
+    assert lines[0] == "trained 2 networks: " + "; ".join(
+        f"seed {n['seed']} {n['epochs']} epochs, train acc {n['train_acc']:.4f}, test acc {n['test_acc']:.4f}"
+        for n in nets)
     rows = summary["snapshots"]
     assert len(lines) == len(rows) + 2
-    complexes = {c["threshold"]: c for c in summary["complexes"]}
     for line, row in zip(lines[1:], rows):
-        if not row["reached"]:
-            assert line == f"  train acc >= {row['threshold']:g}: not reached"
+        if not row["networks_reached"]:
+            assert line == f"  {row['snapshot']}: not reached"
             continue
-        cx = complexes[row["threshold"]]
-        norms = summary["landscape_norms"][f"{row['threshold']:g}"]
-        m = re.fullmatch(r"  train acc >= (\S+): epoch +(\d+), (\d+) regions \(f = \[(\d+), (\d+), (\d+)\], "
-                         r"Euler (-?\d+)\), H1 landscape norm input (\S+) -> last hidden (\S+)", line)
+        m = re.fullmatch(r"  (acc ≥ \S+): (\d)/2 networks, mean epoch (\S+), mean regions (\S+) \(Euler 1\), "
+                         r"mean landscape norm input (\S+) -> last hidden (\S+)", line)
         assert m, line
-        assert float(m[1]) == row["threshold"] and int(m[2]) == row["epoch"]
-        assert [int(m[4]), int(m[5]), int(m[6])] == cx["f_vector"] and int(m[3]) == cx["f_vector"][-1]
-        # Euler characteristic of a subdivided square, recomputed from the printed f-vector
-        assert int(m[7]) == 1 == int(m[4]) - int(m[5]) + int(m[6])
-        assert float(m[8]) == pytest.approx(norms[0], abs=5e-5) and float(m[9]) == pytest.approx(norms[-2], abs=5e-5)
-        assert float(m[8]) > 0
-    assert any(row["reached"] for row in rows)
-    assert lines[-1] == f"results and figures in {out.resolve()}"
+        assert m[1] == row["snapshot"] and int(m[2]) == row["networks_reached"]
+        assert float(m[3]) == pytest.approx(row["mean_epoch"], abs=0.05)
+        assert float(m[4]) == pytest.approx(row["mean_f_vector"][-1], abs=0.05)
+        norms = list(row["mean_landscape_norm"].values())
+        assert float(m[5]) == pytest.approx(norms[0], abs=5e-5) and float(m[6]) == pytest.approx(norms[-2], abs=5e-5)
+    assert lines[-1] == f"results in {out.resolve() / 'results.zarr'}, figures in {out.resolve() / 'figures'}"
 
 
 def test_demo_argument_errors_are_one_line(tmp_path, tiny_toml):
@@ -93,8 +101,8 @@ def test_demo_argument_errors_are_one_line(tmp_path, tiny_toml):
     a_file.write_text("hello")
     _one_error_line(runner.invoke(app, ["demo", "--out", str(a_file)]), "a_file.txt", "not a folder")
     _one_error_line(runner.invoke(app, ["demo", "--out", str(a_file / "sub")]), "a_file.txt")
-    new = tmp_path / "neg_seed"
-    _one_error_line(runner.invoke(app, ["demo", "--out", str(new), "--seed", "-1"]), "seed")
+    new = tmp_path / "zero_workers"
+    _one_error_line(runner.invoke(app, ["demo", "--out", str(new), "--workers", "0"]), "workers")
     assert not new.exists()  # checked before anything was created
     foreign = tmp_path / "foreign"
     foreign.mkdir()
@@ -104,9 +112,9 @@ def test_demo_argument_errors_are_one_line(tmp_path, tiny_toml):
     _one_error_line(runner.invoke(app, ["demo", "--config", str(tmp_path / "none.toml")]), "none.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text(TINY_TOML + "epoch = 4\n")
-    _one_error_line(runner.invoke(app, ["demo", "--config", str(bad)]), "bad.toml", "'epoch'")
+    _one_error_line(runner.invoke(app, ["demo", "--config", str(bad)]), "bad.toml", "epoch", "unknown key")
     bad.write_text(TINY_TOML.replace("epochs = 3", 'epochs = "3"'))
-    _one_error_line(runner.invoke(app, ["demo", "--config", str(bad)]), "bad.toml", "epochs must be an int")
+    _one_error_line(runner.invoke(app, ["demo", "--config", str(bad)]), "bad.toml", "training.epochs: must be an int")
     assert sorted(os.listdir(tmp_path)) == ["a_file.txt", "bad.toml", "foreign", "tiny.toml"]
 
 
@@ -131,18 +139,19 @@ def test_demo_internal_errors_keep_their_traceback(tmp_path, tiny_toml, monkeypa
     def broken(*args, **kwargs):
         raise ValueError("an internal bug, not a bad argument")
 
-    monkeypatch.setattr(demo_mod, "_run", broken)
-    r = runner.invoke(app, ["demo", "--out", str(tmp_path / "run"), "--config", str(tiny_toml), "-q"])
+    monkeypatch.setattr(demo_mod, "draw_figures", broken)
+    r = runner.invoke(app, ["demo", "--out", str(tmp_path / "run"), "--config", str(tiny_toml), "-w", "1", "-q"])
     assert r.exit_code == 1 and isinstance(r.exception, ValueError)  # raised, not turned into "Error: ..."
-    assert os.listdir(tmp_path) == ["tiny.toml"]
 
 
 def test_demo_refuses_a_folder_of_another_config(tmp_path, tiny_toml):
     out = tmp_path / "run"
-    assert runner.invoke(app, ["demo", "--out", str(out), "--config", str(tiny_toml), "-q"]).exit_code == 0
+    assert runner.invoke(app, ["demo", "--out", str(out), "--config", str(tiny_toml), "-w", "1", "-q"]).exit_code == 0
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    r = runner.invoke(app, ["demo", "--out", str(out), "--config", str(tiny_toml), "--seed", "1", "-q"])
-    _one_error_line(r, "different config", "seed = 0 there, 1 here")
+    other = tmp_path / "other.toml"
+    other.write_text(TINY_TOML.replace("seeds = [0, 1]", "seeds = [0, 2]"))
+    r = runner.invoke(app, ["demo", "--out", str(out), "--config", str(other), "-q"])
+    _one_error_line(r, "different config", "training.seeds = [0, 1] there, [0, 2] here")
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 

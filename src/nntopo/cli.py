@@ -13,7 +13,6 @@ import logging
 import signal
 import sys
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -46,67 +45,57 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 def demo(
     out: Path = typer.Option(
         Path("nntopo-demo"), "--out", "-o",
-        help="Folder for results and figures. It must be new, empty, or a folder of an earlier demo run of the "
-             "same config holding only the demo's files (it is then replaced); anything else is refused.",
-    ),
-    seed: Optional[int] = typer.Option(
-        None, help="Seed (int >= 0) of the network initialisation, split and shuffling; overrides the config's "
-                   "seed. Default: 0, or the config file's seed.",
+        help="Folder for results and figures. It must be new, empty, or the folder of an earlier demo run of the "
+             "same config (it is then resumed: nothing finished is recomputed, figures are redrawn); anything "
+             "else is refused.",
     ),
     config: Optional[Path] = typer.Option(
         None, "--config", "-c",
-        help="TOML file of demo settings (keys of nntopo.experiments.demo.DemoConfig: widths, seed, epochs, lr, "
-             "batch_size, thresholds, batch_every, hom_dim, grid, n_levels); missing keys keep the defaults.",
+        help="Sweep config (TOML) to run instead of the packaged configs/demo.toml; it needs the landscapes and "
+             "polyhedral analyses for all figures.",
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or log lines."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-w", help="Worker processes (default: one per core; 1 runs in this process)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
 ) -> None:
-    """Run the small end-to-end job on the embedded nine-disk set and write results to OUT.
+    """Run the demo sweep (nntopo run configs/demo.toml) and draw its figures from the store.
 
-    Trains the paper's 11-layer width-15 MLP with snapshots at training-accuracy
-    thresholds; at each snapshot computes the H1 activation landscapes of every layer and
-    the exact polyhedral complex of the network.
-
-    The run is written to a temporary folder .OUT.partial-PID next to OUT and moved into
-    place when complete: an interrupted run leaves OUT as it was.
+    Trains the activation-landscapes paper's 11-layer width-15 MLP on the nine-disk set
+    from four seeds with snapshots at training-accuracy thresholds; at each snapshot
+    computes the H1 activation landscapes of every layer and the exact polyhedral complex.
+    Figures (averaged over the networks) go to OUT/figures.
     """
-    from .experiments.demo import DemoConfig, check_demo, load_demo_config, run_demo
+    from .experiments.demo import check_demo, run_demo
 
     try:
-        cfg = DemoConfig() if config is None else load_demo_config(config)
-        if seed is not None:
-            cfg = replace(cfg, seed=seed)
-        target = check_demo(out, cfg)
+        target = check_demo(out, config, workers)
     except _ARGUMENT_ERRORS as exc:
         raise _usage_error(exc) from None
 
     _setup_logging(quiet)
-    try:
-        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    except ValueError:  # not the main thread: leave signals alone
-        previous = None
-    try:
-        summary = run_demo(target, cfg, progress=not quiet)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    with _sigterm_exits():
+        summary = run_demo(target, config, workers=workers, progress=not quiet)
     _print_summary(summary, target)
 
 
 def _print_summary(summary: dict, target: Path) -> None:
-    final = summary["final"]
-    typer.echo(f"trained {summary['epochs_trained']} epochs: train acc {final['train_acc']:.4f}, "
-               f"test acc {final['test_acc']:.4f}")
-    complexes = {c["threshold"]: c for c in summary["complexes"]}
+    nets = summary["networks"]
+    typer.echo(f"trained {len(nets)} networks: " + "; ".join(
+        f"seed {n['seed']} {n['epochs']} epochs, train acc {n['train_acc']:.4f}, test acc {n['test_acc']:.4f}"
+        for n in nets))
     for row in summary["snapshots"]:
-        if not row["reached"]:
-            typer.echo(f"  train acc >= {row['threshold']:g}: not reached")
+        if not row["networks_reached"]:
+            typer.echo(f"  {row['snapshot']}: not reached")
             continue
-        cx = complexes[row["threshold"]]
-        norms = summary["landscape_norms"][f"{row['threshold']:g}"]
-        typer.echo(f"  train acc >= {row['threshold']:g}: epoch {row['epoch']:3d}, "
-                   f"{cx['f_vector'][-1]} regions (f = {cx['f_vector']}, Euler {cx['euler_characteristic']}), "
-                   f"H{summary['config']['hom_dim']} landscape norm input {norms[0]:.4f} -> last hidden {norms[-2]:.4f}")
-    typer.echo(f"results and figures in {target}")
+        line = f"  {row['snapshot']}: {row['networks_reached']}/{len(nets)} networks, mean epoch {row['mean_epoch']:.1f}"
+        if "mean_f_vector" in row:
+            f = row["mean_f_vector"]
+            line += f", mean regions {f[-1]:.1f} (Euler {', '.join(map(str, row['euler_characteristics']))})"
+        if "mean_landscape_norm" in row:
+            norms = list(row["mean_landscape_norm"].values())
+            line += f", mean landscape norm input {norms[0]:.4f} -> last hidden {norms[-2] if len(norms) > 1 else norms[0]:.4f}"
+        typer.echo(line)
+    typer.echo(f"results in {target / 'results.zarr'}, figures in {target / 'figures'}")
 
 
 @contextmanager

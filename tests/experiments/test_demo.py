@@ -1,269 +1,189 @@
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
-import xarray as xr
 
 from nntopo.experiments import demo as demo_mod
-from nntopo.experiments.demo import CONFIG_NAME, DemoConfig, check_demo, load_demo_config, run_demo
+from nntopo.experiments.demo import FIGURES, check_demo, demo_config, draw_figures, run_demo, summarize
+from nntopo.plotting.sweep import mean_over_networks
+from nntopo.sweep import open_results
+from nntopo.sweep.store import SweepStore
 
-# A demo small enough for a few seconds: the folder rules do not depend on its size.
-TINY = DemoConfig(widths=(2, 8, 8, 2), thresholds=(0.5, 0.9), epochs=3, lr=3e-3, batch_every=10, n_levels=2,
-                  grid=(0.0, 1.0, 0.05))
+# The demo's shape on a sweep small enough for seconds: the folder rules do not depend on its size.
+TINY = """\
+name = "tiny-demo"
+[data]
+dataset = "nine_disks"
+[data.batches.c2]
+label = 1
+every = 10
+[network]
+widths = [2, 8, 8, 2]
+[training]
+seeds = [0, 1, 2]
+epochs = 4
+lr = 3e-3
+[training.snapshots]
+thresholds = [0.5, 0.8, 0.999]
+[analysis.landscapes]
+grid = [0.0, 1.0, 0.05]
+levels = 2
+[analysis.polyhedral]
+box = [-70, 70]
+"""
 
 
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (relative path -> bytes)."""
+def _files(folder):
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _leftovers(target: Path) -> list[str]:
-    return sorted(e for e in os.listdir(target.parent) if e.startswith(f".{target.name}."))
-
-
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("tiny") / "run"
-    summary = run_demo(out, TINY)
-    return out, summary
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    toml = root / "tiny.toml"
+    toml.write_text(TINY)
+    out = root / "run"
+    return toml, out, run_demo(out, toml, workers=1)
 
 
 @pytest.fixture
-def old_run(tiny_run, tmp_path):
-    """A fresh copy of a finished tiny run, and its bytes."""
+def copy(tiny, tmp_path):
     out = tmp_path / "run"
-    shutil.copytree(tiny_run[0], out)
-    return out, _snapshot(out)
+    shutil.copytree(tiny[1], out)
+    return tiny[0], out
 
 
-def test_demo_end_to_end_small(tmp_path):
-    cfg = DemoConfig(widths=(2, 10, 10, 10, 2), thresholds=(0.5, 0.9), epochs=40, lr=3e-3, batch_every=10,
-                     n_levels=3, grid=(0.0, 1.0, 0.01))
-    summary = run_demo(tmp_path / "run", cfg)
-    out = tmp_path / "run"
-    for name in summary["files"]:
-        assert (out / name.rstrip("/")).exists(), name
-    assert sorted(n.rstrip("/") for n in summary["files"]) == sorted(os.listdir(out))
-    on_disk = json.loads((out / "summary.json").read_text())
-    assert on_disk["epochs_trained"] == summary["epochs_trained"]
-    assert DemoConfig.from_dict(json.loads((out / CONFIG_NAME).read_text())["config"]) == cfg
-    reached = [r for r in summary["snapshots"] if r["reached"]]
-    assert reached, "threshold 0.5 is met at the latest once training starts"
-    ds = xr.open_zarr(out / "landscapes.zarr")
-    assert ds["landscape"].dims == ("threshold", "layer", "level", "t")
-    assert list(ds["layer"].values) == ["input", "relu1", "relu2", "relu3", "output"]
-    assert ds.sizes["threshold"] == len(reached) and ds.sizes["t"] == 101
-    values = ds["landscape"].values
-    assert np.all(values >= 0) and np.all(np.diff(values, axis=2) <= 1e-12)  # levels ordered
-    # the input layer does not depend on the network: the same at every threshold
-    np.testing.assert_array_equal(values[0, 0], values[-1, 0])
-    assert ds["norm"].shape == (len(reached), 5)
-    assert all(c["euler_characteristic"] == 1 for c in summary["complexes"])
-    rows = list((out / "complexes.csv").read_text().splitlines())
-    assert rows[0] == "threshold,epoch,f0,f1,f2,euler_characteristic" and len(rows) == len(reached) + 1
-    assert _leftovers(out) == []
+def test_packaged_demo_is_four_networks_and_both_views():
+    cfg = demo_config()
+    assert cfg.n_networks == 4 and [name for name, _ in cfg.analyses] == ["landscapes", "polyhedral"]
+    assert cfg.network.widths == (2,) + (15,) * 10 + (2,) and cfg.analysis("landscapes").hom_dim == 1
 
 
-def test_different_config_is_refused_and_old_files_stay(old_run):
-    out, before = old_run
-    with pytest.raises(FileExistsError, match=r"different config \(seed = 0 there, 1 here\)"):
-        run_demo(out, replace(TINY, seed=1))
-    assert _snapshot(out) == before
-    assert _leftovers(out) == []
+def test_demo_writes_figures_and_summary_from_the_store(tiny):
+    toml, out, summary = tiny
+    assert summary["figures"] == [f"figures/{f}" for f in FIGURES]
+    for f in FIGURES:
+        assert (out / "figures" / f).stat().st_size > 1000
+    assert json.loads((out / "summary.json").read_text()) == summary
+    ds = open_results(out).load()
+    reached = ds["snapshot_reached"].values
+    assert [r["networks_reached"] for r in summary["snapshots"]] == list(reached.sum(axis=0))
+    assert reached[:, 0].all() and not reached[:, 2].any()  # 0.5 at once, 99.9% not in 4 epochs
+    row = summary["snapshots"][0]
+    assert row["euler_characteristics"] == [1]
+    np.testing.assert_allclose(row["mean_f_vector"], ds["f_vector"].values[:, 0].mean(axis=0).round(1))
+    for s, row in enumerate(summary["snapshots"]):
+        if reached[:, s].any():
+            norms = ds["landscape_norm"].values[reached[:, s], s].mean(axis=0)
+            np.testing.assert_allclose(list(row["mean_landscape_norm"].values()), norms, rtol=1e-12)
+        else:
+            assert "mean_landscape_norm" not in row and row["mean_epoch"] is None
+    assert [n["seed"] for n in summary["networks"]] == [0, 1, 2]
 
 
-def test_same_config_replaces_the_whole_folder_with_the_umask(old_run):
-    out, before = old_run
-    # A checkpoint of another run mixed into the folder must not survive the replacement.
-    stray = out / "checkpoints" / "net0_epoch00099.pt"
-    stray.write_bytes(b"from another run")
-    previous = os.umask(0o027)
-    try:
-        summary = run_demo(out, TINY)
-    finally:
-        os.umask(previous)
-    assert not stray.exists()
-    assert sorted(n.rstrip("/") for n in summary["files"]) == sorted(os.listdir(out))
-    # same config and seed: the same results
-    assert json.loads((out / "summary.json").read_text()) == json.loads(before["summary.json"])
-    assert _leftovers(out) == []
-    for p in [out, *out.rglob("*")]:
-        mode = p.stat().st_mode & 0o777
-        assert mode == (0o750 if p.is_dir() else 0o640), (p, oct(mode))
+def test_mean_over_networks_counts_only_networks_that_reached(tiny):
+    ds = open_results(tiny[1]).load()
+    reached = ds["snapshot_reached"].values
+    mean = mean_over_networks(ds, "landscape")
+    for s in range(ds.sizes["snapshot"]):
+        if reached[:, s].any():
+            np.testing.assert_allclose(mean[s], np.mean([ds["landscape"].values[n, s] for n in range(3)
+                                                         if reached[n, s]], axis=0), rtol=1e-14, atol=0)
+        else:
+            assert np.isnan(mean[s]).all()
 
 
-def test_run_failing_midway_leaves_old_folder_untouched(old_run, monkeypatch):
-    out, before = old_run
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("polyhedral step failed")
-
-    monkeypatch.setattr(demo_mod, "_complexes", broken)
-    with pytest.raises(RuntimeError, match="polyhedral step failed"):
-        run_demo(out, TINY)
-    assert _snapshot(out) == before
-    assert _leftovers(out) == []
-
-
-def test_failure_in_a_new_folder_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo_mod, "_complexes", lambda *a, **k: 1 / 0)
-    with pytest.raises(ZeroDivisionError):
-        run_demo(tmp_path / "a" / "b" / "run", TINY)
-    assert os.listdir(tmp_path) == []  # neither the run, its temporary folder, nor the parents made for it
+def test_rerun_resumes_and_redraws(copy, monkeypatch):
+    toml, out = copy
+    before = {k: v for k, v in _files(out).items() if not k.startswith("figures/")}
+    (out / "figures" / "training_curves.png").unlink()
+    calls = []
+    monkeypatch.setattr("nntopo.sweep.run.run_task", lambda *a: calls.append(a))
+    run_demo(out, toml, workers=1)
+    assert calls == []
+    assert (out / "figures" / "training_curves.png").exists()
+    after = {k: v for k, v in _files(out).items() if not k.startswith("figures/")}
+    assert after == before
 
 
-def test_folder_with_other_files_is_refused(tmp_path, old_run):
-    foreign = tmp_path / "thesis"
-    foreign.mkdir()
-    (foreign / "thesis.tex").write_text("my thesis")
-    with pytest.raises(FileExistsError, match="holds no demo run"):
-        run_demo(foreign, TINY)
-    assert _snapshot(foreign) == {"thesis.tex": b"my thesis"}
-    # a demo folder of the same config with a user's file in it is not replaced either
-    out, before = old_run
-    (out / "notes.txt").write_text("keep me")
-    with pytest.raises(FileExistsError, match="notes.txt"):
-        run_demo(out, TINY)
-    assert _snapshot(out) == {**before, "notes.txt": b"keep me"}
+def test_complex_figure_must_reproduce_the_stored_f_vector(copy):
+    _, out = copy
+    ds = open_results(out)
+    s = int(np.nonzero(ds["snapshot_reached"].values[0])[0][-1])
+    SweepStore(out).write("f_vector", (0, s), ds["f_vector"].values[0, s] + 1)
+    with pytest.raises(RuntimeError, match="the store holds"):
+        draw_figures(out)
+
+
+def test_demo_folder_from_before_the_engine_is_replaced(tmp_path):
+    old = tmp_path / "run"
+    old.mkdir()
+    (old / "config.json").write_text(json.dumps({"config": {"widths": [2, 8, 2], "thresholds": [0.5],
+                                                            "grid": [0, 1, 0.1]}}))
+    (old / "history.csv").write_text("epoch\n0\n")
+    assert check_demo(old, TINY_PATH(tmp_path)) == old.resolve()
+    (old / "thesis.tex").write_text("mine")  # not the old demo's file: refused
+    with pytest.raises(FileExistsError, match="holds no sweep"):
+        check_demo(old, TINY_PATH(tmp_path))
+    assert sorted(os.listdir(old)) == ["config.json", "history.csv", "thesis.tex"]
+
+
+def TINY_PATH(folder):
+    path = folder / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+def test_changed_config_is_refused_and_untouched(copy, tmp_path):
+    toml, out = copy
+    before = _files(out)
+    other = tmp_path / "other.toml"
+    other.write_text(TINY.replace("seeds = [0, 1, 2]", "seeds = [0, 1, 5]"))
+    with pytest.raises(FileExistsError, match=r"training.seeds = \[0, 1, 2\] there, \[0, 1, 5\] here"):
+        run_demo(out, other, workers=1)
+    assert _files(out) == before
 
 
 def test_bad_arguments_create_nothing(tmp_path):
     target = tmp_path / "new" / "run"
-    with pytest.raises(ValueError, match="seed"):
-        run_demo(target, DemoConfig(seed=-1))
-    assert not (tmp_path / "new").exists()
-    a_file = tmp_path / "a_file.txt"
-    a_file.write_text("x")
-    with pytest.raises(ValueError, match="a_file.txt exists and is not a folder"):
-        run_demo(a_file, TINY)
-    with pytest.raises(ValueError, match="a_file.txt is a file, not a folder"):
-        run_demo(a_file / "sub", TINY)
-    with pytest.raises(TypeError, match="out_dir"):
-        run_demo(3, TINY)
-    with pytest.raises(TypeError, match="config must be a DemoConfig"):
+    with pytest.raises(TypeError, match="config must be"):
         run_demo(target, {"seed": 1})
-    with pytest.raises(ValueError, match="batch_every"):
-        check_demo(target, replace(TINY, batch_every=1000))
-    assert sorted(os.listdir(tmp_path)) == ["a_file.txt"]
-
-
-def test_no_threshold_reached_still_writes_a_consistent_folder(tmp_path):
-    cfg = replace(TINY, thresholds=(1.0,), epochs=0)
-    summary = run_demo(tmp_path / "run", cfg)
-    assert summary["complexes"] == [] and summary["landscape_norms"] == {}
-    assert [r["reached"] for r in summary["snapshots"]] == [False]
-    assert sorted(n.rstrip("/") for n in summary["files"]) == sorted(os.listdir(tmp_path / "run"))
-    assert "landscapes.zarr/" not in summary["files"]
-
-
-def _wait_for(predicate, timeout: float, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if proc.poll() is not None:
-            raise AssertionError(f"the demo exited early: {proc.communicate()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("the demo did not start writing in time")
-        time.sleep(0.05)
-
-
-@pytest.mark.parametrize("sig", [pytest.param(signal.SIGKILL, id="SIGKILL"),
-                                 pytest.param(signal.SIGTERM, id="SIGTERM", marks=pytest.mark.slow)])
-def test_killed_run_leaves_old_results(old_run, tmp_path, sig):
-    out, before = old_run
-    cfg_file = tmp_path / "long.toml"
-    # Same config as the folder's, but many epochs: it is killed while training.
-    cfg = replace(TINY, epochs=10_000, thresholds=(0.5, 1.0))
-    cfg_file.write_text("\n".join(f"{k} = {json.dumps(v)}" for k, v in cfg.to_dict().items()))
-    (out / CONFIG_NAME).write_text(json.dumps({"config": cfg.to_dict()}))
-    before[CONFIG_NAME] = (out / CONFIG_NAME).read_bytes()
-    proc = subprocess.Popen([sys.executable, "-m", "nntopo.cli", "demo", "--out", str(out), "--config",
-                             str(cfg_file), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    partial = out.parent / f".{out.name}.partial-{proc.pid}"
-    _wait_for(lambda: any((partial / "checkpoints").glob("*.pt")), 60, proc)
-    proc.send_signal(sig)
-    proc.wait(30)
-    assert _snapshot(out) == before
-    if sig == signal.SIGKILL:
-        # nothing can run on SIGKILL: the temporary folder stays, clearly named, until the next run
-        assert _leftovers(out) == [partial.name]
-        demo_mod._clean_leftovers(out)
-    else:
-        assert proc.returncode == 128 + signal.SIGTERM
-    assert _leftovers(out) == []
-    assert _snapshot(out) == before
-
-
-def test_interrupted_swap_is_restored(old_run):
-    out, before = old_run
-    # killed between the two renames of the final swap: the old run sits aside, no target
-    aside = out.parent / f".{out.name}.old-999999999"
-    os.rename(out, aside)
-    demo_mod._clean_leftovers(out)
-    assert _snapshot(out) == before and _leftovers(out) == []
-
-
-# --------------------------------------------------------------------------- config
-
-
-def test_config_checks_name_the_key():
-    with pytest.raises(ValueError, match="seed must be >= 0"):
-        DemoConfig(seed=-1)
-    with pytest.raises(TypeError, match="epochs must be an int"):
-        DemoConfig(epochs=2.0)
-    with pytest.raises(ValueError, match="widths must start with 2"):
-        DemoConfig(widths=(3, 8, 2))
-    with pytest.raises(ValueError, match="at least one hidden layer"):
-        DemoConfig(widths=(2, 2))
-    with pytest.raises(TypeError, match=r"widths\[1\] must be an int"):
-        DemoConfig(widths=(2, "8", 2))
-    with pytest.raises(ValueError, match="strictly increasing"):
-        DemoConfig(thresholds=(0.9, 0.5))
-    with pytest.raises(ValueError, match=r"thresholds\[0\] must be <= 1"):
-        DemoConfig(thresholds=(1.5,))
-    with pytest.raises(ValueError, match="grid: step must divide"):
-        DemoConfig(grid=(0.0, 1.0, 0.3))
-    with pytest.raises(ValueError, match="grid must be"):
-        DemoConfig(grid=(0.0, 1.0))
-    with pytest.raises(ValueError, match="hom_dim must be <= 2"):
-        DemoConfig(hom_dim=3)
-    assert DemoConfig(widths=[2, 4, 2], grid=[0, 1, 0.5]) == DemoConfig(widths=(2, 4, 2), grid=(0.0, 1.0, 0.5))
-
-
-def test_toml_config(tmp_path):
-    good = tmp_path / "good.toml"
-    good.write_text('widths = [2, 8, 8, 2]\nepochs = 5\ngrid = [0, 1, 0.05]\n')
-    assert load_demo_config(good) == DemoConfig(widths=(2, 8, 8, 2), epochs=5, grid=(0.0, 1.0, 0.05))
-    cases = {
-        "epochs = 5\nepoch = 6\n": (ValueError, "unknown key 'epoch'"),
-        'epochs = "5"\n': (TypeError, "epochs must be an int"),
-        "lr = -1.0\n": (ValueError, "lr must be > 0"),
-        "widths = 2\n": (TypeError, "widths must be a list"),
-        "[demo]\nseed = 1\n": (ValueError, "unknown key 'demo'"),
-        "seed = \n": (ValueError, "not valid TOML"),
-    }
-    for i, (text, (kind, message)) in enumerate(cases.items()):
-        path = tmp_path / f"bad{i}.toml"
-        path.write_text(text)
-        with pytest.raises(kind, match=message) as info:
-            load_demo_config(path)
-        assert str(path) in str(info.value)
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        run_demo(target, TINY_PATH(tmp_path), workers=0)
     with pytest.raises(FileNotFoundError, match="missing.toml"):
-        load_demo_config(tmp_path / "missing.toml")
+        run_demo(target, tmp_path / "missing.toml")
+    assert sorted(os.listdir(tmp_path)) == ["tiny.toml"]
 
 
-def test_folder_from_before_config_json_is_judged_by_its_summary(old_run):
-    out, before = old_run
-    (out / CONFIG_NAME).unlink()
-    with pytest.raises(FileExistsError, match="different config"):
-        run_demo(out, replace(TINY, seed=1))
-    run_demo(out, TINY)
-    assert (out / CONFIG_NAME).exists() and _leftovers(out) == []
+def test_summary_reads_the_store_not_memory(copy):
+    _, out = copy
+    store = SweepStore(out)
+    store.write("euler_characteristic", (0, 0), np.int64(7))
+    assert summarize(out)["snapshots"][0]["euler_characteristics"] == [1, 7]
+    assert demo_mod.summarize is summarize
+
+
+def test_sweep_plots_check_their_arguments(tiny):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nntopo.plotting.sweep import plot_sweep_landscape, plot_sweep_norms
+
+    ds = open_results(tiny[1]).load()
+    fig, ax = plt.subplots()
+    try:
+        assert plot_sweep_landscape(ds, 0, 1, ax=ax) is ax
+        assert len(ax.lines) == 2  # one line per level
+        np.testing.assert_array_equal(ax.lines[0].get_ydata(), mean_over_networks(ds, "landscape")[0, 1, 0])
+        with pytest.raises(ValueError, match="snapshot must be <= 2"):
+            plot_sweep_landscape(ds, 3, 0, ax=ax)
+        with pytest.raises(TypeError, match="ds must be the xarray.Dataset of a sweep"):
+            plot_sweep_norms({"landscape_norm": 1}, ax=ax)
+        with pytest.raises(ValueError, match="ds has no landscape_norm"):
+            plot_sweep_norms(ds.drop_vars("landscape_norm"), ax=ax)
+    finally:
+        plt.close(fig)

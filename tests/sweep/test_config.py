@@ -121,3 +121,10 @@ def test_snapshot_axis_follows_the_policies(epochs, every, at, thresholds):
                 + [("every_k", None, e) for e in range(0, epochs + 1, every)] + [("at_epoch", None, e) for e in at])
     assert [(s.policy, s.threshold, s.epoch) for s in axis] == expected
     assert cfg.resolved()["analysis"]["polyhedral"] == {"box": "data"}
+
+
+def test_resolved_config_reads_back_as_the_same_config():
+    for name in PACKAGED_CONFIGS:
+        cfg = load_config(packaged_config(name))
+        again = parse_config(cfg.resolved(), "resolved")
+        assert again == cfg and again.resolved() == cfg.resolved()

@@ -43,6 +43,7 @@ __all__ = [
     "register_analysis",
     "LandscapeSettings",
     "PolyhedralSettings",
+    "polyhedral_box",
     "LANDSCAPES",
     "POLYHEDRAL",
 ]
@@ -251,7 +252,8 @@ def _parse_polyhedral(table: Table, config: SweepConfig) -> PolyhedralSettings:
     return PolyhedralSettings(box)
 
 
-def _box(s: PolyhedralSettings, data: "SweepData") -> tuple[np.ndarray, np.ndarray]:
+def polyhedral_box(s: PolyhedralSettings, data: "SweepData") -> tuple[np.ndarray, np.ndarray]:
+    """The box ``(lo (d,), hi (d,))`` of the polyhedral analysis, in input units."""
     if s.box == "data":
         X = data.dataset.X.astype(np.float64)
         return X.min(axis=0), X.max(axis=0)
@@ -275,7 +277,7 @@ def _compute_polyhedral(s: PolyhedralSettings, config: SweepConfig, network: int
                         data: "SweepData") -> dict[str, np.ndarray]:
     from ..polyhedral import polyhedral_complex
 
-    cx = polyhedral_complex(net, box=_box(s, data))
+    cx = polyhedral_complex(net, box=polyhedral_box(s, data))
     return {"f_vector": np.asarray(cx.f_vector, dtype=np.int64),
             "euler_characteristic": np.asarray(cx.euler_characteristic(), dtype=np.int64)}
 

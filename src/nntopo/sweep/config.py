@@ -404,12 +404,15 @@ def _check_data_fits(config_table: Table, data: DataConfig, network: NetworkConf
 def parse_config(data: Mapping, source: str = "<config>") -> SweepConfig:
     """A :class:`SweepConfig` from parsed TOML; every error is a :class:`ConfigError` naming ``source`` and the key.
 
-    Each ``[analysis.NAME]`` table is checked by the registered analysis ``NAME``
+    A resolved config (:meth:`SweepConfig.resolved`, where None means "not set") reads
+    back as the same config. Each ``[analysis.NAME]`` table is checked by the registered analysis ``NAME``
     (:func:`nntopo.sweep.analyses.get_analysis`), which sees the data, network and
     training settings already checked.
     """
     from .analyses import available_analyses, get_analysis
 
+    if isinstance(data, Mapping):
+        data = _drop_none(data)
     top = Table(data, source, "")
     name = top.string("name", "sweep")
     data_cfg = _parse_data(top.table("data", required=True))
@@ -434,6 +437,11 @@ def parse_config(data: Mapping, source: str = "<config>") -> SweepConfig:
         analyses.append((key, settings))
     top.finish(("name", "data", "network", "training", "analysis"))
     return SweepConfig(name, data_cfg, network, training, tuple(analyses), source)
+
+
+def _drop_none(data: Mapping) -> dict:
+    """``data`` without None values: TOML has no null, a resolved config writes None for "not set"."""
+    return {k: _drop_none(v) if isinstance(v, Mapping) else v for k, v in data.items() if v is not None}
 
 
 #: Configs shipped inside the package (``nntopo run demo`` or ``configs/demo.toml``).

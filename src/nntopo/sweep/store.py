@@ -46,7 +46,7 @@ from .config import SweepConfig
 
 log = logging.getLogger("nntopo")
 
-__all__ = ["SweepStore", "check_output", "open_results", "prepare_output", "versions", "STORE_NAME", "META_NAME"]
+__all__ = ["SweepStore", "check_output", "open_results", "stored_config", "prepare_output", "versions", "STORE_NAME", "META_NAME"]
 
 STORE_NAME = "results.zarr"
 META_NAME = "sweep.json"
@@ -379,6 +379,16 @@ class SweepStore:
     def dataset(self):
         """The results as an ``xarray.Dataset`` (lazy; not-computed entries hold the fill values)."""
         return open_results(self.out)
+
+
+def stored_config(out: str | os.PathLike) -> SweepConfig:
+    """The config a sweep folder was made with, read back from its ``sweep.json``."""
+    from .config import parse_config
+
+    meta = _read_meta(Path(out))
+    if meta is None:
+        raise ValueError(f"{out} is not a sweep folder (no readable {META_NAME})")
+    return parse_config(meta["config"], source=str(Path(out) / META_NAME))
 
 
 def open_results(out: str | os.PathLike):
