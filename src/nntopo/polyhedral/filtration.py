@@ -67,14 +67,18 @@ def _splitmix(state: np.uint64) -> tuple[np.uint64, np.uint64]:
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _below(state: np.uint64, bound: np.uint64) -> tuple[np.uint64, np.uint64]:
-    """A uniform integer in [0, bound) (bound < 2**32), by Lemire's multiply-shift with
-    rejection, so no residue is favoured."""
-    threshold = (np.uint64(1) << np.uint64(32)) % bound
-    while True:
-        state, z = _splitmix(state)
-        m = (z >> np.uint64(32)) * bound
-        if (m & np.uint64(0xFFFFFFFF)) >= threshold:
-            return state, m >> np.uint64(32)
+    """A uniform integer in [0, bound) (1 <= bound < 2**32), by Lemire's multiply-shift
+    with rejection, so no residue is favoured; the modulo runs only in the rare case
+    that the low half falls below ``bound``."""
+    low_mask = np.uint64(0xFFFFFFFF)
+    state, z = _splitmix(state)
+    m = (z >> np.uint64(32)) * bound
+    if (m & low_mask) < bound:
+        threshold = ((low_mask + np.uint64(1)) - bound) % bound
+        while (m & low_mask) < threshold:
+            state, z = _splitmix(state)
+            m = (z >> np.uint64(32)) * bound
+    return state, m >> np.uint64(32)
 
 
 @numba.njit(cache=True, nogil=True)
