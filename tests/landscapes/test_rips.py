@@ -285,7 +285,7 @@ def test_fast_path_on_a_larger_lattice_and_gaussian_cloud():
 def test_fast_path_is_taken_and_exact_on_a_moderate_cloud():
     # Fails if the certified truncation is never used (or never succeeds): the fast path
     # must stop at a truncation below the cone radius with the full diagram.
-    X = normalize_plain(np.random.default_rng(9).normal(size=(250, 3)))
+    X = normalize_plain(np.random.default_rng(9).normal(size=(500, 3)))
     res = rips_persistence_with_info(X)
     assert res.info["path"] == "certified"
     assert len(res.info["taus"]) >= 1 and all(np.isfinite(res.info["taus"]))

@@ -59,16 +59,54 @@ H1 bar is born at or before ``t_birth``, and for tau >= t_birth:
   truncated diagram has exactly one infinite H0 bar and no infinite H1 bar
   ==> every bar has death <= tau, so the truncated diagram is the full diagram.
 
-Otherwise tau grows (the excess over the bound doubles, see ``_AUTO_NOTES`` for
-why not plain doubling from the start; after a failure, a next tau above r_c / 2 is
-replaced by the full filtration, whose cost it would approach); once tau >= r_c the truncated filtration is the whole
-filtration up to a cone, which is exact unconditionally (gudhi uses the same cone
-cut internally). For maxdim >= 2 no such birth bound is proven here, so the fast
-path is only taken for maxdim <= 1; higher degrees use the full filtration.
+Which threshold, or none (the decision)
+---------------------------------------
+Correctness never depends on the choice below (every truncation is checked as
+above, and the fallback is the whole filtration); only the time does. The time of a
+Rips H0+H1 computation grows with the number of edges under its threshold, so every
+decision compares *edge counts*, counted exactly in one compiled O(n^2) pass, never
+seconds: a truncation at tau costs about ``E(tau) / E(r_c)`` of the whole
+filtration (which the backends cut at the cone radius r_c themselves).
 
-Cost: the RNG test is O(n^2) pairs, each settled by a handful of lookups among the
-k nearest neighbours of an endpoint (a full O(n) scan only for RNG edges), compiled
-with numba. Measurements that chose the defaults are in ``_AUTO_NOTES`` below.
+* Deaths. The birth bound says nothing about when the bars alive at tau die, and on
+  layers that keep the data's holes the deaths decide the threshold. They are
+  predicted from a subsample: S = the first m points of a farthest-point ordering
+  (m = ``_LANDMARKS``), with covering radius eps = max over x of d(x, S). For a
+  metric, the nearest-landmark map is a simplicial map VR_r(X) -> VR_{r + 2 eps}(S)
+  whose composites with the inclusion VR_r(S) -> VR_r(X) are contiguous to the
+  identity maps (d(x, pi(y)) <= d(x, y) + eps), so the two persistence modules are
+  2 eps-interleaved and the bottleneck distance of their diagrams is <= 2 eps. Hence
+  a bar (b, d) of X either is matched, d <= d_S + 2 eps for the largest finite H1
+  death d_S of S, or has d - b <= 4 eps, so ``d <= t_birth + 4 eps``. So
+  ``tau_safe = max(t_birth, t_connect, d_S + 2 eps, t_birth + 4 eps)`` is above every
+  finite death of X; in practice the largest death is close to d_S, which is where
+  the first attempt goes: ``tau_1 = (1 + _FIRST_STEP) max(t_birth, t_connect, d_S)``.
+* Cost. An attempt is made only if it has at most ``_WORTH`` (one half) of the
+  whole filtration's edges: then even a failed attempt followed by the whole
+  filtration stays within 1.5x of running the whole filtration at once, while a
+  success saves at least half. The second attempt is at tau_safe (it cannot fail on
+  a metric input), under the same rule; otherwise the whole filtration runs. When
+  even d_S is past half the edges, neither the certificate nor an attempt is run.
+* Birth-only inputs (no finite H1 death in S, or maxdim 0) start at the birth bound.
+* maxdim 0: H0 is read off a minimum spanning tree (Prim, O(n^2)): its bars are
+  [0, l) for the tree's edge lengths l, exactly what a Rips backend reports.
+
+Truncations run on gudhi's dense ripser with the threshold as its edge-length cap
+(no sparse copy of the matrix: as fast at 1% of the edges, faster above).
+
+Size budget
+-----------
+Before each run the edges under its threshold and an upper bound on its triangles
+(each triangle holds a path of two edges at each of its 3 vertices, so
+T <= sum_v C(deg_v, 2) / 3) are counted. Past ``_WARN_SIMPLICES`` (far beyond a
+minute of this 2-core machine; the benchmark prints the measured rate) a warning
+with that size is logged before the run starts; past the caller's ``max_simplices``
+a ``ValueError`` is raised instead of running.
+
+Local homology: a distance matrix with a large clique of zeros (the far points of
+:func:`normalize_local`) is computed on the apex filtration of
+:mod:`nntopo.landscapes._apex` (exact, proof there), with the same certificate and
+decisions; its cost proxy is the edge count of the apex filtration.
 """
 
 from __future__ import annotations
@@ -94,6 +132,7 @@ from .._validation import (
     check_real,
 )
 from ._vector import CHECKED
+from ._apex import ApexFiltration, use_apex, zero_clique
 from .normalize import normalize_local, normalize_plain, pairwise_distances, pow2_rescale
 
 __all__ = [
@@ -110,11 +149,17 @@ logger = logging.getLogger("nntopo")
 BACKENDS = ("auto", "gudhi", "giotto")
 _COEFF = 2
 _KNN = 16
-# First threshold of the fast path is (1 + _FIRST_STEP) * max(birth bound, MST).
+# First threshold of the fast path: (1 + _FIRST_STEP) * max(birth bound, MST, predicted death).
 _FIRST_STEP = 0.05
-# After a failed attempt, a next threshold above this fraction of the cone radius is
-# replaced by the full filtration.
-_GIVE_UP = 0.5
+# An attempt is made only with at most this fraction of the whole filtration's edges
+# (module docstring: a failure then costs at most 1.5x, a success saves half).
+_WORTH = 0.5
+# Landmarks of the death prediction (farthest-point order). Their full H1 costs
+# ~(m / n)^2 of the layer's; inputs with fewer than 2 m points skip the prediction.
+_LANDMARKS = 400
+# A run whose predicted edges + triangles exceed this logs a warning first: ~100x
+# the rate measured by benchmarks/bench_rips.py (a few 1e7 per minute here).
+_WARN_SIMPLICES = 5e9
 # Inputs whose largest |value| lies outside [2**-100, 2**100] are divided by a power of
 # two first (exact): giotto-ph works in float32 (range ~1e-38..3e38), and squared
 # coordinates leave float64 near 1e154. Persistence is scale-equivariant, so the bars
@@ -122,39 +167,6 @@ _GIVE_UP = 0.5
 # touched, and the diagrams are bit-identical to those of gudhi on the raw input.
 _SAFE_EXP = 100
 
-# Measurements behind the defaults (2-core VM shared with other jobs, so timings
-# moved by up to 2x between runs; min of 2 repeats; benchmarks/bench_rips.py and ad-hoc
-# runs of 2026-11-23 on a [2]+[15]*10+[2] nine-disk net, 41 epochs, 99.97% train acc.)
-_AUTO_NOTES = """
-backend="auto" -> gudhi:
-  full filtration, H0+H1, points normalized to diameter 1 (bench_rips.py):
-    2,000 N(0,1) pts in R^64: gudhi 3.14 s, giotto-ph 2.37 s (1 thread), 4.90 s (2)
-    4,060 N(0,1) pts in R^15: gudhi 14.1 s, giotto-ph 16.7 s (1 thread), 15.0 s (2)
-  truncated (certified) filtrations, 12 trained layers, 4,060 pts each, per layer:
-    gudhi faster on 10 of 12 layers, e.g. relu8 7.3 s vs 10.8 s, relu9 14.7 vs 15.4,
-    output 2.4 vs 5.6; giotto-ph ahead only on input/relu1 (0.69 vs 0.97, 0.70 vs 0.78).
-  The fast path dominates nntopo's time and gudhi wins there; gudhi also computes in
-  float64 and returns exact matrix entries, giotto-ph in float32.
-fast path on:
-  nntopo (gudhi + certified threshold) vs the fastest backend called directly:
-    R^64: 1.37 s vs 2.37 s (0.58x); R^15: 6.2 s vs 14.1 s (0.44x);
-    12 layers: 32.3 s vs gudhi full 262 s (0.12x), diagrams identical.
-  The certificate costs 0.15-0.20 s at n = 4,060 (numba, 2 threads).
-threshold schedule (excess over the bound doubling: 1.05, 1.1, 1.2, 1.4, ... x base):
-  12 layers total 41.7 s, against 100.9 s for plain doubling from 2 x base: most layers
-  finish within 1.05-1.4 x base, and a truncation twice too wide costs 2-6x (relu6
-  2.1 s at tau 0.16 vs 13.1 s at 0.31). Failed narrow attempts cost ~0.1-0.5 s each.
-gudhi's own dense->sparse conversion (_lower_to_coo) took 0.25-0.45 s per call at
-  n = 4,060, whatever the threshold; _edges_upto takes ~0.03 s.
-collapse=False: edge collapse saved little and lost a lot. gudhi num_collapses=1 on the full 4,060 x
-  R^15 matrix did not finish in 800 s (46 s without); giotto-ph collapse_edges on
-  2,000 x R^64 > 60 s (2.7 s without); on the certified truncations of the 12 layers
-  gudhi+collapse took 0.64x-1.03x the time on the first 3 layers, 1.5x-30x after
-  (relu8: 223 s vs 7.3 s).
-deduplicate=True: exact (zero-length bars are dropped anyway) and np.unique costs
-  ~6 ms at 4,060 x 15; none of the 12 layers above had duplicates, but dead-ReLU
-  regions map many inputs to one activation vector in other networks.
-"""
 
 
 # --------------------------------------------------------------------------- kernels
@@ -290,6 +302,67 @@ def _edges_upto(D: np.ndarray, tau: float):  # pragma: no cover - compiled
     return rows, cols, vals
 
 
+@numba.njit(cache=True)
+def _prim_lengths(D: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Edge lengths of a minimum spanning tree of the complete graph D (Prim, O(n^2))."""
+    n = D.shape[0]
+    best = D[0].copy()
+    done = np.zeros(n, dtype=np.bool_)
+    done[0] = True
+    out = np.empty(n - 1)
+    for k in range(n - 1):
+        j = -1
+        bj = np.inf
+        for i in range(n):
+            if not done[i] and (j < 0 or best[i] < bj):
+                j = i
+                bj = best[i]
+        out[k] = bj
+        done[j] = True
+        for i in range(n):
+            if not done[i] and D[j, i] < best[i]:
+                best[i] = D[j, i]
+    return out
+
+
+@numba.njit(cache=True)
+def _farthest_points(D: np.ndarray, m: int):  # pragma: no cover - compiled
+    """First m points of the farthest-point order from point 0, and the covering radius."""
+    n = D.shape[0]
+    idx = np.empty(m, dtype=np.int64)
+    idx[0] = 0
+    near = D[0].copy()
+    for k in range(1, m):
+        j = np.argmax(near)
+        idx[k] = j
+        for i in range(n):
+            if D[j, i] < near[i]:
+                near[i] = D[j, i]
+    return idx, near.max()
+
+
+@numba.njit(cache=True, parallel=True)
+def _degrees_upto(D: np.ndarray, taus: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """deg[i, t] = number of j != i with D[i, j] <= taus[t]."""
+    n = D.shape[0]
+    k = taus.shape[0]
+    deg = np.zeros((n, k), dtype=np.int64)
+    for i in numba.prange(n):
+        for j in range(n):
+            if j != i:
+                d = D[i, j]
+                for t in range(k):
+                    if d <= taus[t]:
+                        deg[i, t] += 1
+    return deg
+
+
+def _sizes(D: np.ndarray, taus: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """(edges, triangle upper bound) of the Rips complex of D at each tau."""
+    deg = _degrees_upto(D, np.asarray(taus, dtype=np.float64)).astype(np.float64)
+    return deg.sum(axis=0) / 2.0, (deg * (deg - 1.0) / 2.0).sum(axis=0) / 3.0
+
+
 def cone_radius(D: np.ndarray) -> float:
     """min_i max_j D[i, j]: from this scale on, the Rips complex is a cone (contractible)."""
     return float(D.max(axis=1).min())
@@ -341,16 +414,33 @@ def _sparse_upto(D: np.ndarray, tau: float):
     return coo_matrix((vals, (rows, cols)), shape=D.shape)
 
 
+def _dense_ripser():
+    """gudhi's dense ripser entry point, or None where this gudhi has no such module."""
+    try:
+        from gudhi._ripser_ext import _full
+    except ImportError:  # pragma: no cover - depends on the installed gudhi
+        return None
+    return _full
+
+
 def _run_gudhi(D: np.ndarray, maxdim: int, threshold: float, collapse: bool) -> list[np.ndarray]:
     from gudhi.sklearn.rips_persistence import RipsPersistence
 
+    full = _dense_ripser()
+    if full is not None and not collapse:
+        # The call gudhi's RipsPersistence makes for a full distance matrix, with the
+        # threshold as the edge-length cap of the dense ripser: RipsPersistence itself
+        # would first copy every edge under a finite threshold into a sparse matrix
+        # (0.25-0.45 s at n = 4,060), and the dense path is as fast at 1% of the edges.
+        n = D.shape[0]
+        cap = min(threshold, cone_radius(D))
+        return _finish(
+            full(D, max_dimension=min(maxdim, max(0, n - 3)), max_edge_length=cap, homology_coeff_field=_COEFF),
+            maxdim,
+        )
     if math.isinf(threshold):
-        # gudhi cuts at the cone radius itself and runs its dense ripser.
         inp, input_type = D, "full distance matrix"
     else:
-        # gudhi's own dense -> sparse conversion took 0.25-0.45 s for n = 4,060 at any
-        # threshold; the compiled scan above takes ~0.03 s and gives the same edges
-        # (D[i, j] <= threshold, the inclusive rule of ripser).
         inp, input_type = _sparse_upto(D, threshold), "distance coo_matrix"
     rp = RipsPersistence(
         homology_dimensions=list(range(maxdim + 1)),
@@ -391,8 +481,8 @@ def _run(D, maxdim, threshold, backend, collapse, n_threads):
 def _resolve_backend(backend: object) -> str:
     backend = check_choice(backend, "backend", BACKENDS)
     if backend == "auto":
-        # gudhi: faster than giotto-ph on the truncated filtrations that the fast
-        # path runs (10 of 12 trained layers), float64 throughout; see _AUTO_NOTES.
+        # gudhi: faster than giotto-ph on the dense and truncated filtrations of
+        # trained layers (benchmarks/bench_rips.py prints both), float64 throughout.
         return "gudhi"
     return backend
 
@@ -436,13 +526,15 @@ class RipsResult:
     diagrams : list of float64 arrays of shape (m_q, 2), q = 0..maxdim
         Exactly what :func:`rips_persistence` returns.
     info : dict
-        How they were computed: ``path`` ("direct", "certified" or "full": the
-        certified truncation succeeded, or the fast path fell back to the whole
-        filtration), ``backend``, ``n_points`` and ``n_unique`` (after dropping
-        duplicates), ``taus`` (thresholds tried), ``t_birth``, ``t_connect``, ``r_cone``
-        (see :func:`certified_threshold`; all in the units of the input), ``scale_exponent``
-        (the input was divided by ``2**scale_exponent``, 0 when untouched), and timings
-        in seconds (``t_certificate``, ``t_total``).
+        How they were computed: ``path`` ("direct", "mst" (maxdim 0), "certified" or
+        "full": the certified truncation succeeded, or the fast path ran the whole
+        filtration), ``backend`` ("apex" for the apex filtration, with ``n_far`` the
+        size of the collapsed clique), ``n_points`` and ``n_unique`` (after dropping
+        duplicates), ``taus`` (thresholds run), ``t_birth``, ``t_connect``, ``r_cone``
+        (see :func:`certified_threshold`), ``d_subsample``, ``eps_subsample`` and
+        ``tau_safe`` (the death prediction; all in the units of the input),
+        ``scale_exponent`` (the input was divided by ``2**scale_exponent``, 0 when
+        untouched), and timings in seconds (``t_certificate``, ``t_total``).
     """
 
     diagrams: list[np.ndarray]
@@ -468,6 +560,8 @@ def rips_persistence_with_info(
     n_threads: int = 1,
     tau0: float | None = None,
     max_bytes: float = DEFAULT_MAX_BYTES,
+    max_simplices: float | None = None,
+    apex: bool = True,
 ) -> RipsResult:
     """:func:`rips_persistence`, plus how the diagrams were computed (a :class:`RipsResult`).
 
@@ -481,10 +575,13 @@ def rips_persistence_with_info(
     fast_path = check_bool(fast_path, "fast_path")
     deduplicate = check_bool(deduplicate, "deduplicate")
     collapse = check_bool(collapse, "collapse")
+    apex = check_bool(apex, "apex")
     if threshold is not None:
         threshold = check_real(threshold, "threshold", minimum=0.0, finite=False)
     if tau0 is not None:
         tau0 = check_real(tau0, "tau0", minimum=0.0, min_inclusive=False)
+    if max_simplices is not None:
+        max_simplices = check_real(max_simplices, "max_simplices", minimum=0.0, finite=False)
     if (X is None) == (distance_matrix is None):
         raise ValueError("give exactly one of X (a point cloud) and distance_matrix")
 
@@ -514,53 +611,168 @@ def rips_persistence_with_info(
             if tau0 is not None:
                 tau0 = float(np.ldexp(tau0, -e))
 
+    engine = _Engine(D, maxdim, backend, collapse, n_threads, max_simplices, info)
+    if apex and X is None and maxdim <= 1:
+        far = zero_clique(D)
+        if use_apex(D.shape[0], far.size):
+            engine.use_apex(far)
     full = math.inf if threshold is None else threshold
     if not fast_path or threshold is not None or maxdim > 1 or D.shape[0] <= 3:
-        dgms = _run(D, maxdim, full, backend, collapse, n_threads)
+        dgms = engine.run(full)
         info["path"] = "direct"
+    elif maxdim == 0 and engine.apex is None:
+        # H0 is the minimum spanning tree: bars [0, l) for its edge lengths l.
+        lengths = _prim_lengths(D)
+        dgms = _finish([np.column_stack([np.zeros(len(lengths) + 1), np.append(lengths, np.inf)])], 0)
+        info["path"] = "mst"
     else:
-        t0 = time.perf_counter()
-        t_birth, t_connect, r_cone = _certified_threshold(D)
-        info.update(t_birth=t_birth, t_connect=t_connect, r_cone=r_cone, t_certificate=time.perf_counter() - t0)
-        # Below t_connect H0 has several infinite bars and below t_birth the check
-        # proves nothing, so never go lower; base is 0 only for a single point.
-        base = max(t_birth, t_connect)
-        if base <= 0.0:
-            base = r_cone
-        step = _FIRST_STEP
-        tau = max(float(tau0), base) if tau0 is not None else base * (1.0 + step)
-        while True:
-            if tau >= r_cone:
-                # Exact without any check: the rest of the filtration is a cone.
-                info["taus"].append(math.inf)
-                dgms = _run(D, maxdim, math.inf, backend, collapse, n_threads)
-                info["path"] = "full"
-                break
-            info["taus"].append(tau)
-            dgms = _run(D, maxdim, tau, backend, collapse, n_threads)
-            n_inf0 = int(np.count_nonzero(np.isinf(dgms[0][:, 1])))
-            n_inf_hi = sum(int(np.count_nonzero(np.isinf(d[:, 1]))) for d in dgms[1:])
-            if n_inf0 == 1 and n_inf_hi == 0:
-                info["path"] = "certified"
-                break
-            logger.debug("rips: tau=%g left %d+%d infinite bars; widening", tau, n_inf0, n_inf_hi)
-            # The excess over the birth bound doubles: 1.05, 1.1, 1.2, 1.4, 1.8, 2.6, ...
-            # times base, then plain doubling. See _AUTO_NOTES for why not 2x at once.
-            step *= 2.0
-            tau = base * (1.0 + step) if tau0 is None else 2.0 * tau
-            if tau > _GIVE_UP * r_cone:
-                # A truncation this wide costs about as much as the whole filtration
-                # (which gudhi cuts at r_cone anyway); one more failure would double it.
-                tau = math.inf
+        dgms = _fast(engine, D, maxdim, tau0, info)
     if e:
         dgms = [_unscale(d, e, "X" if X is not None else "distance_matrix") for d in dgms]
-        for key in ("t_birth", "t_connect", "r_cone"):
+        for key in ("t_birth", "t_connect", "r_cone", "d_subsample", "eps_subsample", "tau_safe"):
             if key in info:
                 info[key] = _unscale_value(info[key], e)
         info["taus"] = [_unscale_value(t, e) for t in info["taus"]]
     info["t_total"] = time.perf_counter() - t_start
     logger.debug("rips_persistence: %s", info)
     return RipsResult(dgms, info)
+
+
+class _Engine:
+    """Runs one truncation of the filtration of D (Rips, or the apex filtration of a
+    zero clique), with the size check of the module docstring first."""
+
+    def __init__(self, D, maxdim, backend, collapse, n_threads, max_simplices, info):
+        self.D = D
+        self.maxdim = maxdim
+        self.backend = backend
+        self.collapse = collapse
+        self.n_threads = n_threads
+        self.max_simplices = max_simplices
+        self.info = info
+        self.apex: ApexFiltration | None = None
+        self.r_cone = cone_radius(D)
+
+    def use_apex(self, far: np.ndarray) -> None:
+        self.apex = ApexFiltration(self.D, far)
+        self.info["backend"] = "apex"
+        self.info["n_far"] = int(far.size)
+
+    def sizes(self, taus: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        """(edges, triangle bound) at each tau (inf and taus >= r_cone: the whole filtration)."""
+        caps = [min(t, self.r_cone) for t in taus]
+        M = self.apex.E if self.apex is not None else self.D
+        return _sizes(M, caps)
+
+    def run(self, tau: float) -> list[np.ndarray]:
+        if not math.isinf(tau) and tau >= self.r_cone:
+            # From the cone radius on nothing is born or alive: this truncation is the
+            # whole filtration, and the backends' dense path cuts it there itself.
+            tau = math.inf
+        edges, tris = self.sizes([tau])
+        size = float(edges[0] + (tris[0] if self.maxdim >= 1 else 0.0))
+        where = "the whole filtration" if math.isinf(tau) else f"threshold {tau:.6g}"
+        if self.max_simplices is not None and size > self.max_simplices:
+            raise ValueError(
+                f"max_simplices: the Rips computation at {where} has {edges[0]:.3g} edges and up to "
+                f"{tris[0]:.3g} triangles, more than max_simplices = {self.max_simplices:.3g}; raise "
+                "max_simplices, pass a threshold, or subsample the points"
+            )
+        if size > _WARN_SIMPLICES:
+            logger.warning(
+                "rips: the computation at %s has %.3g edges and up to %.3g triangles, far beyond what this "
+                "machine does in a minute; pass max_simplices= to refuse such runs",
+                where, edges[0], tris[0],
+            )
+        if self.apex is not None:
+            # The apex filtration has no dense path that cuts at r_cone by itself.
+            return _finish(self.apex.diagrams(self.maxdim, min(tau, self.r_cone)), self.maxdim)
+        return _run(self.D, self.maxdim, tau, self.backend, self.collapse, self.n_threads)
+
+
+def _accepts(dgms: list[np.ndarray]) -> bool:
+    """The check of the certified threshold: one infinite H0 bar, no infinite H1 bar."""
+    n_inf0 = int(np.count_nonzero(np.isinf(dgms[0][:, 1])))
+    n_inf_hi = sum(int(np.count_nonzero(np.isinf(d[:, 1]))) for d in dgms[1:])
+    return n_inf0 == 1 and n_inf_hi == 0
+
+
+def _predict_deaths(D: np.ndarray) -> tuple[float, float] | None:
+    """(largest finite H1 death of a farthest-point subsample, its covering radius), or
+    None for inputs too small to gain from it (module docstring)."""
+    n = D.shape[0]
+    if n < 2 * _LANDMARKS:
+        return None
+    idx, eps = _farthest_points(D, _LANDMARKS)
+    S = np.ascontiguousarray(D[np.ix_(idx, idx)])
+    h1 = _run(S, 1, math.inf, "gudhi", False, 1)[1]
+    d_s = float(h1[:, 1].max()) if len(h1) else 0.0
+    return d_s, float(eps)
+
+
+def _fast(engine: _Engine, D: np.ndarray, maxdim: int, tau0: float | None, info: dict) -> list[np.ndarray]:
+    """The certified-threshold fast path with the decisions of the module docstring."""
+    r_cone = engine.r_cone
+    info["r_cone"] = r_cone
+    pred = _predict_deaths(D) if engine.apex is None and maxdim >= 1 and tau0 is None else None
+    if pred is not None:
+        info["d_subsample"], info["eps_subsample"] = pred
+        edges = engine.sizes([pred[0], math.inf])[0]
+        if edges[0] > _WORTH * edges[1]:
+            # The holes die too late for a truncation to pay: skip even the certificate.
+            info["taus"].append(math.inf)
+            info["path"] = "full"
+            return engine.run(math.inf)
+    t0 = time.perf_counter()
+    t_birth, t_connect, _ = _certified_threshold(D)
+    info.update(t_birth=t_birth, t_connect=t_connect, t_certificate=time.perf_counter() - t0)
+    # Below t_connect H0 has several infinite bars and below t_birth the check proves
+    # nothing, so never go lower; base is 0 only for a single point.
+    base = max(t_birth, t_connect)
+    if base <= 0.0:
+        base = r_cone
+    if tau0 is not None:
+        # The caller's schedule: tau0, doubled on failure.
+        tau = max(float(tau0), base)
+        while tau < r_cone:
+            info["taus"].append(tau)
+            dgms = engine.run(tau)
+            if _accepts(dgms):
+                info["path"] = "certified"
+                return dgms
+            tau *= 2.0
+        info["taus"].append(math.inf)
+        info["path"] = "full"
+        return engine.run(math.inf)
+    if pred is not None:
+        d_s, eps = pred
+        candidates = [(1.0 + _FIRST_STEP) * max(base, d_s)]
+        tau_safe = max(base, d_s + 2.0 * eps, t_birth + 4.0 * eps)
+        info["tau_safe"] = tau_safe
+        if tau_safe > candidates[0]:
+            candidates.append(tau_safe)
+    else:
+        # No prediction (small input or the apex filtration): the excess over the
+        # bound doubles, 1.05, 1.1, 1.2, 1.4, 1.8, ... times base, up to the cone
+        # radius; the edge-count rule below ends the walk where it stops paying.
+        candidates = []
+        step = _FIRST_STEP
+        while base * (1.0 + step) < r_cone:
+            candidates.append(base * (1.0 + step))
+            step *= 2.0
+    edges = engine.sizes(candidates + [math.inf])[0]
+    for tau, n_edges in zip(candidates, edges[:-1]):
+        if tau >= r_cone or n_edges > _WORTH * edges[-1]:
+            break
+        info["taus"].append(tau)
+        dgms = engine.run(tau)
+        if _accepts(dgms):
+            info["path"] = "certified"
+            return dgms
+        logger.debug("rips: tau=%g left infinite bars; next threshold", tau)
+    info["taus"].append(math.inf)
+    info["path"] = "full"
+    return engine.run(math.inf)
 
 
 def _unscale_value(v: float, e: int) -> float:
@@ -595,6 +807,8 @@ def rips_persistence(
     n_threads: int = 1,
     tau0: float | None = None,
     max_bytes: float = DEFAULT_MAX_BYTES,
+    max_simplices: float | None = None,
+    apex: bool = True,
 ) -> list[np.ndarray]:
     """Vietoris-Rips persistence diagrams in degrees 0..maxdim (Z/2 coefficients).
 
@@ -624,11 +838,21 @@ def rips_persistence(
     n_threads : int
         Threads for giotto-ph (gudhi's ripser is single-threaded).
     tau0 : float, optional
-        First threshold tried by the fast path, doubled on failure. Default: 1.05 times
-        the certified birth bound, the excess over the bound doubling on failure.
+        First threshold tried by the fast path, doubled on failure. Default: chosen
+        from the certified birth bound, a subsample's deaths and edge counts (module
+        docstring), with at most two truncations before the whole filtration.
     max_bytes : float
         Memory limit: the distance matrix and the fast path's work arrays take about
         ``21 n^2`` bytes (``17 n^2`` from a matrix); past it a ``ValueError`` comes first.
+    max_simplices : float, optional
+        Size budget: before each run, the edges under its threshold plus an upper bound
+        on its triangles (maxdim >= 1) are counted, and a run above this number raises
+        a ``ValueError`` instead of starting. Default: no limit, but a run far beyond a
+        minute's work (``_WARN_SIMPLICES``) logs a warning with its size first.
+    apex : bool
+        For a distance matrix with a large clique of zeros (the far points of
+        :func:`normalize_local`) and maxdim <= 1, compute on the apex filtration, one
+        vertex in place of the clique (exact; :mod:`nntopo.landscapes._apex`).
 
     Returns
     -------
@@ -649,6 +873,8 @@ def rips_persistence(
         n_threads=n_threads,
         tau0=tau0,
         max_bytes=max_bytes,
+        max_simplices=max_simplices,
+        apex=apex,
     ).diagrams
 
 
