@@ -65,7 +65,7 @@ import numpy as np
 from numba import types
 from numba.typed import Dict
 
-__all__ = ["apex_diagrams", "apex_edge_count", "use_apex", "zero_clique"]
+__all__ = ["ApexFiltration", "apex_diagrams", "use_apex", "zero_clique"]
 
 
 # --------------------------------------------------------------- the far clique
@@ -315,20 +315,6 @@ def _reduce(E, ex, ey, ev, apex, tau, DNF, order, maxdim):  # pragma: no cover -
     return np.array(h0), np.array(b1, dtype=np.float64), np.array(d1, dtype=np.float64)
 
 
-@numba.njit(cache=True, parallel=True)
-def _count_upto(E, taus):  # pragma: no cover - compiled
-    n = E.shape[0]
-    k = taus.shape[0]
-    part = np.zeros((n, k), dtype=np.int64)
-    for i in numba.prange(n):
-        for j in range(i + 1, n):
-            d = E[i, j]
-            for t in range(k):
-                if d <= taus[t]:
-                    part[i, t] += 1
-    return part.sum(axis=0)
-
-
 @numba.njit(cache=True)
 def _edges(E, tau):  # pragma: no cover - compiled
     n = E.shape[0]
@@ -368,6 +354,8 @@ class ApexFiltration:
         mask[far] = True
         near = np.flatnonzero(~mask)
         m = near.size
+        self.near = near
+        self.far = np.asarray(far, dtype=np.int64)
         self.DNF = np.ascontiguousarray(D[np.ix_(near, far)])
         self.order = np.argsort(self.DNF, axis=1, kind="stable").astype(np.int32)
         E = np.empty((m + 1, m + 1))
@@ -378,10 +366,6 @@ class ApexFiltration:
         E[m, m] = 0.0
         self.E = E
         self.m = m
-
-    def edge_counts(self, taus: np.ndarray) -> np.ndarray:
-        """Number of edges of the apex filtration with value <= each tau."""
-        return _count_upto(self.E, np.asarray(taus, dtype=np.float64))
 
     def diagrams(self, maxdim: int, tau: float) -> list[np.ndarray]:
         """H0..H_maxdim (maxdim <= 1) of the filtration truncated at ``tau`` (inf: whole)."""
@@ -406,7 +390,3 @@ def apex_diagrams(D: np.ndarray, far: np.ndarray, maxdim: int, tau: float = math
         raise ValueError(f"maxdim: the apex filtration is implemented for maxdim <= 1, got {maxdim}")
     return ApexFiltration(D, far).diagrams(maxdim, tau)
 
-
-def apex_edge_count(D: np.ndarray, far: np.ndarray, tau: float) -> int:
-    """Edges of the apex filtration of D with value <= tau."""
-    return int(ApexFiltration(D, far).edge_counts(np.array([tau]))[0])

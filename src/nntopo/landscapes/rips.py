@@ -341,19 +341,22 @@ def _farthest_points(D: np.ndarray, m: int):  # pragma: no cover - compiled
     return idx, near.max()
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _degrees_upto(D: np.ndarray, taus: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """deg[i, t] = number of j != i with D[i, j] <= taus[t]."""
+    # One branch-free pass over the row per threshold (the row stays in cache), which
+    # the compiler vectorises; serial, as threads stall on a busy shared machine.
     n = D.shape[0]
     k = taus.shape[0]
     deg = np.zeros((n, k), dtype=np.int64)
-    for i in numba.prange(n):
-        for j in range(n):
-            if j != i:
-                d = D[i, j]
-                for t in range(k):
-                    if d <= taus[t]:
-                        deg[i, t] += 1
+    for i in range(n):
+        row = D[i]
+        for t in range(k):
+            tau = taus[t]
+            c = 0
+            for j in range(n):
+                c += row[j] <= tau
+            deg[i, t] = c - 1  # the diagonal zero
     return deg
 
 
@@ -697,15 +700,26 @@ def _accepts(dgms: list[np.ndarray]) -> bool:
     return n_inf0 == 1 and n_inf_hi == 0
 
 
-def _predict_deaths(D: np.ndarray) -> tuple[float, float] | None:
+def _predict_deaths(D: np.ndarray, apex: ApexFiltration | None) -> tuple[float, float] | None:
     """(largest finite H1 death of a farthest-point subsample, its covering radius), or
-    None for inputs too small to gain from it (module docstring)."""
-    n = D.shape[0]
-    if n < 2 * _LANDMARKS:
+    None for inputs too small to gain from it (module docstring).
+
+    For the apex filtration the landmarks are taken among the near points and the
+    subsample keeps every far point: the near-to-far distances of a local-homology
+    matrix are Euclidean, so the same 2 eps interleaving holds (a(pi(s)) <= a(s) + eps).
+    """
+    pool = np.arange(D.shape[0]) if apex is None else apex.near
+    if pool.size < 2 * _LANDMARKS:
         return None
-    idx, eps = _farthest_points(D, _LANDMARKS)
-    S = np.ascontiguousarray(D[np.ix_(idx, idx)])
-    h1 = _run(S, 1, math.inf, "gudhi", False, 1)[1]
+    sub, eps = _farthest_points(np.ascontiguousarray(D[np.ix_(pool, pool)]), _LANDMARKS)
+    idx = pool[sub]
+    if apex is None:
+        h1 = _run(np.ascontiguousarray(D[np.ix_(idx, idx)]), 1, math.inf, "gudhi", False, 1)[1]
+    else:
+        keep = np.concatenate([idx, apex.far])
+        S = np.ascontiguousarray(D[np.ix_(keep, keep)])
+        far = np.arange(idx.size, keep.size)
+        h1 = _finish(ApexFiltration(S, far).diagrams(1, cone_radius(S)), 1)[1]
     d_s = float(h1[:, 1].max()) if len(h1) else 0.0
     return d_s, float(eps)
 
@@ -714,7 +728,7 @@ def _fast(engine: _Engine, D: np.ndarray, maxdim: int, tau0: float | None, info:
     """The certified-threshold fast path with the decisions of the module docstring."""
     r_cone = engine.r_cone
     info["r_cone"] = r_cone
-    pred = _predict_deaths(D) if engine.apex is None and maxdim >= 1 and tau0 is None else None
+    pred = _predict_deaths(D, engine.apex) if maxdim >= 1 and tau0 is None else None
     if pred is not None:
         info["d_subsample"], info["eps_subsample"] = pred
         edges = engine.sizes([pred[0], math.inf])[0]
@@ -752,7 +766,7 @@ def _fast(engine: _Engine, D: np.ndarray, maxdim: int, tau0: float | None, info:
         if tau_safe > candidates[0]:
             candidates.append(tau_safe)
     else:
-        # No prediction (small input or the apex filtration): the excess over the
+        # No prediction (a small input): the excess over the
         # bound doubles, 1.05, 1.1, 1.2, 1.4, 1.8, ... times base, up to the cone
         # radius; the edge-count rule below ends the walk where it stops paying.
         candidates = []
