@@ -203,12 +203,6 @@ class DataConfig:
     test_fraction: float = 0.1
     batches: tuple[BatchConfig, ...] = ()
 
-    def batch(self, name: str) -> BatchConfig:
-        for b in self.batches:
-            if b.name == name:
-                return b
-        raise KeyError(name)
-
     def resolved(self) -> dict:
         return {"dataset": self.dataset, "params": dict(self.params), "test_fraction": self.test_fraction,
                 "batches": {b.name: b.resolved() for b in self.batches}}

@@ -146,11 +146,9 @@ class JoblibExecutor(Executor):
 
 def dask_available() -> bool:
     """True if ``dask.distributed`` can be imported (the ``nntopo[dask]`` extra)."""
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    from importlib.util import find_spec
+
+    return find_spec("distributed") is not None
 
 
 class DaskExecutor(Executor):

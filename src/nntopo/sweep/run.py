@@ -206,7 +206,6 @@ def run_sweep(
     cfg = _as_config(config)
     workers, scheduler, retries = _check_run_args(workers, scheduler, retries)
     progress = check_bool(progress, "progress")
-    check_output(out, cfg)
     target, resumed = prepare_output(out, cfg)
     tasks, done = pending_tasks(target, cfg)
     n_nets, n_snaps = cfg.n_networks, len(cfg.snapshots)

@@ -317,7 +317,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 class SweepStore:
-    """An opened sweep folder: region writes, marks, and the results as xarray.
+    """An opened sweep folder: region writes, reads and marks.
 
     Opening is cheap (no array is read); jobs open their own store from the folder path.
     """
@@ -375,10 +375,6 @@ class SweepStore:
     @property
     def analysis_names(self) -> list[str]:
         return sorted(self.meta["config"]["analysis"])
-
-    def dataset(self):
-        """The results as an ``xarray.Dataset`` (lazy; not-computed entries hold the fill values)."""
-        return open_results(self.out)
 
 
 def stored_config(out: str | os.PathLike) -> SweepConfig:
