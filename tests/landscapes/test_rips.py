@@ -12,7 +12,17 @@ from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import pdist, squareform
 
 from nntopo.landscapes.normalize import normalize_local, normalize_plain
+from nntopo.landscapes import rips as rips_module
 from nntopo.landscapes.rips import certified_threshold, layer_diagrams, rips_persistence, rips_persistence_with_info
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _always_fast_path():
+    # The clouds here are small enough to run whole at once (_DIRECT_SIMPLICES); the
+    # fast path is what these tests check, so it is forced on.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rips_module, "_DIRECT_SIMPLICES", 0.0)
+        yield
 
 
 def _same(a, b, atol=0.0):

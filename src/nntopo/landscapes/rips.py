@@ -81,13 +81,15 @@ filtration (which the backends cut at the cone radius r_c themselves).
   ``tau_safe = max(t_birth, t_connect, d_S + 2 eps, t_birth + 4 eps)`` is above every
   finite death of X; in practice the largest death is close to d_S, which is where
   the first attempt goes: ``tau_1 = (1 + _FIRST_STEP) max(t_birth, t_connect, d_S)``.
-* Cost. An attempt is made only if it has at most ``_WORTH`` (one half) of the
-  whole filtration's edges: then even a failed attempt followed by the whole
-  filtration stays within 1.5x of running the whole filtration at once, while a
-  success saves at least half. The second attempt is at tau_safe (it cannot fail on
+* Cost. Attempts are made only while their edges, added up, stay within ``_WORTH``
+  (one half) of the whole filtration's: then even failed attempts followed by the
+  whole filtration stay within 1.5x of running the whole filtration at once, while
+  a success saves at least half. After a failure the next attempt has at least
+  twice the edges (thresholds that add less are skipped). The second attempt is at tau_safe (it cannot fail on
   a metric input), under the same rule; otherwise the whole filtration runs. When
   even d_S is past half the edges, neither the certificate nor an attempt is run.
-* Birth-only inputs (no finite H1 death in S, or maxdim 0) start at the birth bound.
+* Small inputs: a whole filtration of fewer than ``_DIRECT_SIMPLICES`` edges and
+  triangles runs at once (the certificate would cost about what it saves).
 * maxdim 0: H0 is read off a minimum spanning tree (Prim, O(n^2)): its bars are
   [0, l) for the tree's edge lengths l, exactly what a Rips backend reports.
 
@@ -157,9 +159,13 @@ _WORTH = 0.5
 # Landmarks of the death prediction (farthest-point order). Their full H1 costs
 # ~(m / n)^2 of the layer's; inputs with fewer than 2 m points skip the prediction.
 _LANDMARKS = 400
-# A run whose predicted edges + triangles exceed this logs a warning first: ~100x
-# the rate measured by benchmarks/bench_rips.py (a few 1e7 per minute here).
-_WARN_SIMPLICES = 5e9
+# A run whose predicted edges + triangles exceed this logs a warning first: ~30x the
+# rate of gudhi's whole filtrations printed by benchmarks/bench_rips.py (~1e10 per
+# minute on this 2-core machine), i.e. half an hour or more.
+_WARN_SIMPLICES = 3e11
+# A whole filtration this small (~0.1 s at that rate) runs directly: the fast path's
+# certificate and subsample cost about as much as they could save.
+_DIRECT_SIMPLICES = 2e7
 # Inputs whose largest |value| lies outside [2**-100, 2**100] are divided by a power of
 # two first (exact): giotto-ph works in float32 (range ~1e-38..3e38), and squared
 # coordinates leave float64 near 1e154. Persistence is scale-equivariant, so the bars
@@ -360,10 +366,15 @@ def _degrees_upto(D: np.ndarray, taus: np.ndarray) -> np.ndarray:  # pragma: no 
     return deg
 
 
-def _sizes(D: np.ndarray, taus: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """(edges, triangle upper bound) of the Rips complex of D at each tau."""
+def _sizes(D: np.ndarray, taus: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(edges, triangle bound, tetrahedron bound) of the Rips complex of D at each tau.
+
+    A k-simplex has k + 1 vertices, at each of which it spans k of the vertex's edges,
+    so there are at most sum_v C(deg_v, k) / (k + 1) of them.
+    """
     deg = _degrees_upto(D, np.asarray(taus, dtype=np.float64)).astype(np.float64)
-    return deg.sum(axis=0) / 2.0, (deg * (deg - 1.0) / 2.0).sum(axis=0) / 3.0
+    pairs = deg * (deg - 1.0) / 2.0
+    return deg.sum(axis=0) / 2.0, pairs.sum(axis=0) / 3.0, (pairs * (deg - 2.0) / 3.0).sum(axis=0) / 4.0
 
 
 def cone_radius(D: np.ndarray) -> float:
@@ -661,8 +672,8 @@ class _Engine:
         self.info["backend"] = "apex"
         self.info["n_far"] = int(far.size)
 
-    def sizes(self, taus: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-        """(edges, triangle bound) at each tau (inf and taus >= r_cone: the whole filtration)."""
+    def sizes(self, taus: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`_sizes` at each tau (inf and taus >= r_cone: the whole filtration)."""
         caps = [min(t, self.r_cone) for t in taus]
         M = self.apex.E if self.apex is not None else self.D
         return _sizes(M, caps)
@@ -672,20 +683,21 @@ class _Engine:
             # From the cone radius on nothing is born or alive: this truncation is the
             # whole filtration, and the backends' dense path cuts it there itself.
             tau = math.inf
-        edges, tris = self.sizes([tau])
-        size = float(edges[0] + (tris[0] if self.maxdim >= 1 else 0.0))
+        edges, tris, tets = (float(c[0]) for c in self.sizes([tau]))
+        # The reduction of degree q works on the (q + 1)-simplices.
+        size = edges + (tris if self.maxdim >= 1 else 0.0) + (tets if self.maxdim >= 2 else 0.0)
         where = "the whole filtration" if math.isinf(tau) else f"threshold {tau:.6g}"
+        what = f"{edges:.3g} edges, up to {tris:.3g} triangles" + (f" and {tets:.3g} tetrahedra" if self.maxdim >= 2 else "")
         if self.max_simplices is not None and size > self.max_simplices:
             raise ValueError(
-                f"max_simplices: the Rips computation at {where} has {edges[0]:.3g} edges and up to "
-                f"{tris[0]:.3g} triangles, more than max_simplices = {self.max_simplices:.3g}; raise "
-                "max_simplices, pass a threshold, or subsample the points"
+                f"max_simplices: the Rips computation at {where} has {what}, {size:.3g} in all, more than "
+                f"max_simplices = {self.max_simplices:.3g}; raise max_simplices, pass a threshold, or subsample "
+                "the points"
             )
         if size > _WARN_SIMPLICES:
             logger.warning(
-                "rips: the computation at %s has %.3g edges and up to %.3g triangles, far beyond what this "
-                "machine does in a minute; pass max_simplices= to refuse such runs",
-                where, edges[0], tris[0],
+                "rips: the computation at %s has %s, far beyond what this machine does in a minute; pass "
+                "max_simplices= to refuse such runs", where, what,
             )
         if self.apex is not None:
             # The apex filtration has no dense path that cuts at r_cone by itself.
@@ -728,6 +740,11 @@ def _fast(engine: _Engine, D: np.ndarray, maxdim: int, tau0: float | None, info:
     """The certified-threshold fast path with the decisions of the module docstring."""
     r_cone = engine.r_cone
     info["r_cone"] = r_cone
+    whole = engine.sizes([math.inf])
+    if tau0 is None and float(whole[0][0] + whole[1][0]) < _DIRECT_SIMPLICES:
+        info["taus"].append(math.inf)
+        info["path"] = "full"
+        return engine.run(math.inf)
     pred = _predict_deaths(D, engine.apex) if maxdim >= 1 and tau0 is None else None
     if pred is not None:
         info["d_subsample"], info["eps_subsample"] = pred
@@ -775,15 +792,23 @@ def _fast(engine: _Engine, D: np.ndarray, maxdim: int, tau0: float | None, info:
             candidates.append(base * (1.0 + step))
             step *= 2.0
     edges = engine.sizes(candidates + [math.inf])[0]
+    spent = 0.0
+    previous = 0.0
     for tau, n_edges in zip(candidates, edges[:-1]):
-        if tau >= r_cone or n_edges > _WORTH * edges[-1]:
+        if tau >= r_cone or spent + n_edges > _WORTH * edges[-1]:
             break
+        if n_edges < 2.0 * previous:
+            # Not twice the edges of the failed attempt: skip to a wider one, so the
+            # attempts' costs grow geometrically and their sum stays below the budget.
+            continue
         info["taus"].append(tau)
         dgms = engine.run(tau)
         if _accepts(dgms):
             info["path"] = "certified"
             return dgms
         logger.debug("rips: tau=%g left infinite bars; next threshold", tau)
+        spent += n_edges
+        previous = n_edges
     info["taus"].append(math.inf)
     info["path"] = "full"
     return engine.run(math.inf)
