@@ -130,9 +130,15 @@ def filtration_orders(f_vector: Any, n_trials: int = 100, seed: Any = 0) -> list
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _find(parent: np.ndarray, a: np.int32) -> np.int32:
-    while parent[a] != a:
-        parent[a] = parent[parent[a]]  # path halving
-        a = parent[a]
+    """Root of ``a``; ``parent[r] < 0`` marks a root (minus its component's size), so a
+    single array serves links and sizes (one cache line per visit, not two)."""
+    while parent[a] >= 0:
+        p = parent[a]
+        gp = parent[p]
+        if gp < 0:
+            return p
+        parent[a] = gp  # path halving
+        a = gp
     return a
 
 
@@ -148,13 +154,11 @@ def _merge_counts_serial(packed: np.ndarray, n_nodes: int, keys: np.ndarray, mer
     """
     n = packed.shape[0]
     parent = np.empty(n_nodes, dtype=np.int32)
-    size = np.empty(n_nodes, dtype=np.int32)
     work = np.empty(n, dtype=np.int64)
     mask = np.int64(0xFFFFFFFF)
     for t in range(keys.shape[0]):
         for i in range(n_nodes):
-            parent[i] = i
-            size[i] = 1
+            parent[i] = -1
         for j in range(n):
             work[j] = packed[j]
         state = keys[t]
@@ -180,10 +184,10 @@ def _merge_counts_serial(packed: np.ndarray, n_nodes: int, keys: np.ndarray, mer
             a = _find(parent, np.int32(e >> 32))
             b = _find(parent, np.int32(e & mask))
             if a != b:
-                if size[a] < size[b]:
+                if parent[a] > parent[b]:  # union by size: a is the larger (sizes are negated)
                     a, b = b, a
+                parent[a] += parent[b]
                 parent[b] = a
-                size[a] += size[b]
                 merges[j] += 1
 
 
