@@ -121,6 +121,11 @@ def test_cycle_graph_hand_counts(n, method):
 
 
 @pytest.mark.parametrize("method", METHODS)
+def test_points_only(method):
+    np.testing.assert_array_equal(betti_curves(CellComplex(3), 4, 0, method=method), [[0], [1], [2], [3]])
+
+
+@pytest.mark.parametrize("method", METHODS)
 def test_filled_square_hand_counts(method):
     c = betti_curves(filled_square(), n_trials=5, seed=0, method=method)
     want = [(0, 0, 0), (1, 0, 0), (2, 0, 0), (3, 0, 0), (4, 0, 0), (3, 0, 0), (2, 0, 0), (1, 0, 0), (1, 1, 0), (1, 0, 0)]
@@ -357,6 +362,10 @@ def test_bad_inputs():
     not_a_chain = CellComplex(4, [[0, 1], [1, 2], [2, 3], [3, 0]], [[0, 1, 2]])
     with pytest.raises(ValueError, match="not a chain complex"):
         betti_curves(not_a_chain)
+    loop = CellComplex(2, [[0, 1], [0, 0]])  # a 1-cell whose two ends coincide: boundary 0 mod 2
+    with pytest.raises(ValueError, match="1-cell 1 has 0 boundary vertices"):
+        betti_curves(loop, method="fast")
+    np.testing.assert_array_equal(betti_curves(loop, 1, 0, method="reduction")[-1], (1, 1))
     with pytest.raises(ValueError, match="no 0-cells"):
         betti_curves(CellComplex(0))
     three = polyhedral_complex(net((3, 2), 0))

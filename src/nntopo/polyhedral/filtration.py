@@ -434,9 +434,9 @@ def _reduction_totals(f: np.ndarray, boundaries: list[sp.csc_matrix], keys: np.n
 # --------------------------------------------------------------------------- entry point
 
 
-def _read_complex(cx: Any) -> tuple[np.ndarray, list[sp.csc_matrix], bool]:
-    """f-vector, Z/2 boundary matrices (CSC, index k = map from k- to (k-1)-cells), and
-    whether ``cx`` is a PolyhedralComplex (known valid, embedded in a box)."""
+def _read_complex(cx: Any) -> tuple[np.ndarray, bool]:
+    """The checked f-vector of ``cx``, and whether it is a PolyhedralComplex (known
+    valid and embedded in a box)."""
     from .complex import PolyhedralComplex
 
     if not (hasattr(cx, "f_vector") and callable(getattr(cx, "boundary", None))):
@@ -444,7 +444,6 @@ def _read_complex(cx: Any) -> tuple[np.ndarray, list[sp.csc_matrix], bool]:
             "cx must be a cell complex (a PolyhedralComplex, or an object with f_vector and boundary(k)); "
             f"got {type(cx).__name__}"
         )
-    is_box = isinstance(cx, PolyhedralComplex)
     f = check_array(cx.f_vector, "cx.f_vector", ndim=1, dtype=np.int64)
     if np.any(f < 0):
         raise ValueError(f"cx.f_vector must hold counts >= 0, got {f.tolist()}")
@@ -452,32 +451,38 @@ def _read_complex(cx: Any) -> tuple[np.ndarray, list[sp.csc_matrix], bool]:
         raise ValueError("cx has no 0-cells: there is nothing to filter")
     if np.any(f.astype(np.float64) >= 2**31):
         raise ValueError(f"cx.f_vector: at most 2**31 - 1 cells per dimension, got {f.tolist()}")
-    boundaries: list[sp.csc_matrix] = [sp.csc_matrix((0, int(f[0])), dtype=np.uint8)]
-    for k in range(1, f.shape[0]):
-        B = cx.boundary(k)
-        if not sp.issparse(B):
-            B = sp.csc_matrix(check_array(B, f"cx.boundary({k})", ndim=2, dtype=np.int64, allow_empty=True))
-        if B.shape != (f[k - 1], f[k]):
-            raise ValueError(
-                f"cx.boundary({k}) must have shape (f_{k - 1}, f_{k}) = ({f[k - 1]}, {f[k]}), got {B.shape}"
-            )
-        B = sp.csc_matrix(B, dtype=np.int64)
-        B.sum_duplicates()
-        B.data %= 2
-        B.eliminate_zeros()
-        B.sort_indices()
-        boundaries.append(B)
+    return f, isinstance(cx, PolyhedralComplex)
+
+
+def _boundary(cx: Any, f: np.ndarray, k: int) -> sp.csc_matrix:
+    """``cx.boundary(k)`` checked and reduced mod 2, as int64 CSC with sorted rows."""
+    B = cx.boundary(k)
+    if not sp.issparse(B):
+        B = sp.csc_matrix(check_array(B, f"cx.boundary({k})", ndim=2, dtype=np.int64, allow_empty=True))
+    if B.shape != (f[k - 1], f[k]):
+        raise ValueError(f"cx.boundary({k}) must have shape (f_{k - 1}, f_{k}) = ({f[k - 1]}, {f[k]}), got {B.shape}")
+    B = sp.csc_matrix(B, dtype=np.int64)
+    B.sum_duplicates()
+    B.data %= 2
+    B.eliminate_zeros()
+    B.sort_indices()
+    return B
+
+
+def _boundaries(cx: Any, f: np.ndarray, is_box: bool) -> list[sp.csc_matrix]:
+    """All boundary matrices (index k: k-cells to (k-1)-cells; index 0 empty); for a
+    complex other than a PolyhedralComplex, checked to square to zero mod 2."""
+    out = [sp.csc_matrix((0, int(f[0])), dtype=np.int64)] + [_boundary(cx, f, k) for k in range(1, f.shape[0])]
     if not is_box:
         for k in range(2, f.shape[0]):
-            BB = boundaries[k - 1] @ boundaries[k]
+            BB = out[k - 1] @ out[k]
             if BB.nnz and np.any(BB.data % 2):
                 raise ValueError(f"cx is not a chain complex: boundary({k - 1}) @ boundary({k}) is not 0 mod 2")
-    return f, boundaries, is_box
+    return out
 
 
-def _edges_of(cx: Any, B1: sp.csc_matrix, is_box: bool) -> np.ndarray:
-    if is_box:
-        return np.asarray(cx.edges, dtype=np.int64)
+def _edges_of(B1: sp.csc_matrix) -> np.ndarray:
+    """Endpoints (f1, 2) of the 1-cells of a checked boundary(1)."""
     deg = np.diff(B1.indptr)
     if np.any(deg != 2):
         bad = int(np.flatnonzero(deg != 2)[0])
@@ -522,18 +527,20 @@ def betti_curves(cx: Any, n_trials: int = 100, seed: Any = 0, *, method: str = "
     """
     n_trials = check_int(n_trials, "n_trials", minimum=1)
     method = check_choice(method, "method", METHODS)
-    f, boundaries, is_box = _read_complex(cx)
+    f, is_box = _read_complex(cx)
     d = f.shape[0] - 1
     n = int(f.sum())
     check_allocation(8.0 * (n + 1) * (d + 1) * 3, "the Betti curves")
     keys = _trial_keys(n_trials, d + 1, seed)
     if method == "auto":
         method = "fast" if d <= 1 or (d <= 3 and is_box) else "reduction"
+    if method == "fast" and d > 3:
+        raise ValueError(f"method='fast' needs a complex of dimension <= 3; cx has dimension {d}")
+    if method == "fast" and d == 3 and not is_box:
+        raise ValueError("method='fast' in dimension 3 needs a PolyhedralComplex (a complex of a box)")
+    # A PolyhedralComplex on the fast path needs no boundary matrix below the top one.
+    boundaries = None if (method == "fast" and is_box) else _boundaries(cx, f, is_box)
     if method == "fast":
-        if d > 3:
-            raise ValueError(f"method='fast' needs a complex of dimension <= 3; cx has dimension {d}")
-        if d == 3 and not is_box:
-            raise ValueError("method='fast' in dimension 3 needs a PolyhedralComplex (a complex of a box)")
         if d == 2 and not is_box:
             probe = _reduction_totals(f, boundaries, keys[:1])
             if probe[-1, 2] != 0:
@@ -541,8 +548,11 @@ def betti_curves(cx: Any, n_trials: int = 100, seed: Any = 0, *, method: str = "
                     f"method='fast' needs b_2 = 0 (an injective top boundary map); cx has b_2 = {probe[-1, 2]}: "
                     "use method='reduction'"
                 )
-        edges = _edges_of(cx, boundaries[1], is_box) if d >= 1 else np.zeros((0, 2), dtype=np.int64)
-        dual = _dual_edges(boundaries[3], int(f[3])) if d == 3 else None
+        if d == 0:
+            edges = np.zeros((0, 2), dtype=np.int64)
+        else:
+            edges = np.asarray(cx.edges, dtype=np.int64) if is_box else _edges_of(boundaries[1])
+        dual = _dual_edges(_boundary(cx, f, 3), int(f[3])) if d == 3 else None
         totals = _fast_totals(f, edges, dual, keys)
     else:
         totals = _reduction_totals(f, boundaries, keys)
