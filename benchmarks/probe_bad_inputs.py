@@ -430,7 +430,10 @@ def build_probes(tmp: Path) -> list[Probe]:  # noqa: PLR0915 - a flat list reads
         err("cli", "demo --out pointing at a file", lambda: _cli(["demo", "--out", str(a_file)]), "a_file.txt"),
         err("cli", "demo --out under a file (unwritable)",
             lambda: _cli(["demo", "--out", str(a_file / "sub")]), "a_file.txt"),
-        err("cli", "demo --seed -1", lambda: _cli(["demo", "--out", str(tmp / "neg_seed"), "--seed", "-1"]), "seed"),
+        err("cli", "demo --workers 0", lambda: _cli(["demo", "--out", str(tmp / "no_workers"), "--workers", "0"]),
+            "workers"),
+        err("cli", "run with an unknown config key", lambda: _cli(["run", str(_write(
+            tmp / "typo.toml", b"name = 'x'\nnmae = 1\n")), "--out", str(tmp / "typo_run")]), "typo.toml"),
         err("cli", "demo into a folder holding other files",
             lambda: _cli(["demo", "--out", str(foreign)]), "foreign"),
     ]
