@@ -378,3 +378,25 @@ def test_bad_inputs():
         betti_summary(np.zeros((1, 3)))
     with pytest.raises(ValueError, match="curves"):
         betti_summary(np.full((4, 2), np.nan))
+
+
+def test_threaded_paths_equal_the_serial_ones():
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here")
+    cx = polyhedral_complex(net((2, 20, 20), 8))  # enough cells x trials to take the threaded kernels
+    T = 1_000_000 // int(cx.f_vector[1]) + 2
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        fast2 = betti_curves(cx, T, 5, method="fast")
+        red2 = betti_curves(cx, 40, 5, method="reduction")
+        numba.set_num_threads(1)
+        fast1 = betti_curves(cx, T, 5, method="fast")
+        red1 = betti_curves(cx, 40, 5, method="reduction")
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(fast1, fast2)
+    np.testing.assert_array_equal(red1, red2)
+    np.testing.assert_array_equal(red1, betti_curves(cx, 40, 5, method="fast"))
