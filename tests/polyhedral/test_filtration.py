@@ -400,3 +400,23 @@ def test_threaded_paths_equal_the_serial_ones():
     np.testing.assert_array_equal(fast1, fast2)
     np.testing.assert_array_equal(red1, red2)
     np.testing.assert_array_equal(red1, betti_curves(cx, 40, 5, method="fast"))
+
+
+def test_heatmap_against_the_cell_counts():
+    from nntopo.polyhedral.filtration import betti_heatmap
+
+    small, large = filled_square(), CellComplex(4, [[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]], [[0, 1, 4], [2, 3, 4]])
+    curves = [betti_curves(cx, 6, 0) for cx in (small, large)]  # 9 and 11 cells
+    grid = np.linspace(0, 1, 9 * 11 * 10 + 1)  # G - 1 a multiple of both counts: exact
+    stack = np.stack([sample_curves_share(c, grid) for c in curves])
+    H = betti_heatmap(stack, [9, 11], n_rows=12)
+    assert H.shape == (12, 2, 3)
+    # row j is j cells of 11: the large complex reads its own row j, the small one row j
+    # up to its 9 cells, then nothing
+    np.testing.assert_array_equal(H[:, 1], curves[1])
+    np.testing.assert_array_equal(H[:10, 0], curves[0])
+    assert np.isnan(H[10:, 0]).all()
+    with pytest.raises(ValueError, match="n_cells"):
+        betti_heatmap(stack, [9, 0])
+    with pytest.raises(ValueError, match="share_curves"):
+        betti_heatmap(stack[:, :1], [9, 11])

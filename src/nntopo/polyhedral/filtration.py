@@ -41,6 +41,7 @@ from .._validation import as_generator, check_allocation, check_array, check_cho
 
 __all__ = [
     "betti_curves",
+    "betti_heatmap",
     "betti_summary",
     "curves_to_xarray",
     "filtration_orders",
@@ -648,3 +649,35 @@ def sample_curves_share(curves: Any, shares: Any) -> np.ndarray:
     # s = i / n may come back from the division a rounding below i: take the next row then.
     row[row + 1 - x <= 4 * np.finfo(np.float64).eps * np.maximum(x, 1.0)] += 1
     return c[row.astype(np.int64).clip(0, n)]
+
+
+def betti_heatmap(share_curves: Any, n_cells: Any, n_rows: int = 256) -> np.ndarray:
+    """Betti curves of several complexes (e.g. one per training epoch) against the cells
+    added divided by the largest complex's cell count (the paper's Figure 5).
+
+    ``share_curves`` (S, G, d + 1): each complex's curves read at G >= 2 evenly spaced
+    shares 0..1 (:func:`sample_curves_share` with ``np.linspace(0, 1, G)``); ``n_cells``
+    (S,) the complexes' cell counts (ints >= 1). Row j of the result is
+    ``y = j / (n_rows - 1)`` of ``M = max(n_cells)`` cells: complex s reads its grid at
+    share ``y M / n_cells[s]`` (the grid point at or below it), and NaN once ``y M``
+    exceeds its own count. Returns (n_rows, S, d + 1) float64.
+
+    The share is read at the nearest grid point, so a complex of n cells is read to
+    within ``n / (2 (G - 1))`` cells; exactly when ``G - 1`` is a multiple of every
+    ``n_cells`` (a grid finer than the complexes makes the error below one cell).
+    """
+    c = check_array(share_curves, "share_curves", ndim=3, finite=False)
+    if c.shape[1] < 2 or c.shape[0] < 1 or c.shape[2] < 1:
+        raise ValueError(f"share_curves must have shape (S >= 1, G >= 2, d + 1), got {c.shape}")
+    n = check_array(n_cells, "n_cells", shape=(c.shape[0],), dtype=np.int64)
+    if n.min() < 1:
+        raise ValueError(f"n_cells must be >= 1, got {int(n.min())}")
+    n_rows = check_int(n_rows, "n_rows", minimum=2)
+    G = c.shape[1]
+    cells = np.arange(n_rows) / (n_rows - 1) * float(n.max())  # (n_rows,)
+    share = cells[:, None] / n[None, :]  # (n_rows, S)
+    inside = share <= 1.0 + 1e-12
+    idx = np.rint(np.minimum(share, 1.0) * (G - 1)).astype(np.int64)
+    out = c[np.arange(c.shape[0])[None, :], idx]  # (n_rows, S, d + 1)
+    out[~inside] = np.nan
+    return out
