@@ -315,9 +315,12 @@ def test_summary_of_a_two_dimensional_complex():
     cx = polyhedral_complex(net((2, 8, 8), 6))
     f = cx.f_vector
     s = betti_summary(betti_curves(cx, 20, 0))
-    # b_1 never falls while edges go in and falls at every 2-cell: its peak is at most
-    # f0 + f1 cells, and its value is what the 2-cells then fill, f_2.
-    assert s.attrs["critical_cells"] <= f[0] + f[1]
+    # b_1 never falls while edges go in and falls at every 2-cell; averaged, it rises at
+    # every edge unless every trial's edge there merges, so it peaks with the last edge,
+    # at f0 + f1 cells, with the value f_2 the 2-cells then fill: in d = 2 the critical
+    # filtration value is the f-vector's (f0 + f1) / (f0 + f1 + f2).
+    assert s.attrs["critical_cells"] == f[0] + f[1]
+    assert s.attrs["critical_share"] == (f[0] + f[1]) / f.sum()
     assert float(s.peak_value.sel(degree=1)) == f[2]
 
 
