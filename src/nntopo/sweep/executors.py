@@ -62,21 +62,31 @@ class Executor(ABC):
 
 
 class SerialExecutor(Executor):
-    """Runs each job in this process when it is submitted."""
+    """Runs the jobs in this process, one at a time, in the order they were submitted, as they are waited for."""
 
     workers = 1
     description = "this process"
 
+    def __init__(self) -> None:
+        self._queue: dict[cf.Future, tuple] = {}
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future:
         future: cf.Future = cf.Future()
+        self._queue[future] = (fn, args)
+        return future
+
+    def wait(self, futures: list) -> list:
+        done = [f for f in futures if f.done()]
+        if done:
+            return done
+        wanted = set(futures)
+        future = next(f for f in self._queue if f in wanted)  # the engine waits on all: the first one, at once
+        fn, args = self._queue.pop(future)
         try:
             future.set_result(fn(*args))
         except Exception as exc:  # handed to the engine through the future, like a worker's error
             future.set_exception(exc)
-        return future
-
-    def wait(self, futures: list) -> list:
-        return list(futures)
+        return [future]
 
 
 def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
