@@ -28,7 +28,7 @@ from nntopo.polyhedral.spectral import (
     region_mean_labels,
     weighted_laplacian,
 )
-from nntopo.polyhedral.spectral import _hamming_pairs
+from nntopo.polyhedral.spectral import _hamming_kernel, _hamming_pairs
 
 
 @pytest.fixture(autouse=True)
@@ -336,24 +336,14 @@ def test_hamming_pairs_against_brute_force(R, N, zeros, seed):
     np.testing.assert_array_equal(got, brute_hamming(S).reshape(-1, 2))
 
 
-def test_hamming_pairs_survive_hash_collisions(monkeypatch):
-    """With every hash coefficient equal, most distinct sign vectors collide; the lookups
-    then return ranges, and the sign-vector check keeps exactly the Hamming pairs."""
-    import nntopo.polyhedral.spectral as spectral
-
-    class SameDraws:
-        def __init__(self, seed):
-            pass
-
-        def integers(self, lo, hi, size, dtype, endpoint):
-            return np.full(size, 12345, dtype=dtype)
-
-    monkeypatch.setattr(spectral.np.random, "default_rng", SameDraws)
-    S = np.array(list(itertools.product([-1, 1], repeat=5)), dtype=np.int8)
-    got = spectral._hamming_pairs(S)
+def test_hamming_pairs_survive_hash_collisions():
+    """With every hash coefficient equal, most distinct sign vectors collide; the probes
+    then meet many candidates, and the sign-vector check keeps exactly the Hamming pairs."""
+    S = np.array(list(itertools.product([-1, 0, 1], repeat=4)), dtype=np.int8)
+    got = _hamming_kernel(S, np.full(4, 12345, dtype=np.uint64))
     got = got[np.lexsort((got[:, 1], got[:, 0]))]
     np.testing.assert_array_equal(got, brute_hamming(S))
-    assert got.shape[0] == 5 * 2**4
+    assert got.shape[0] == 4 * 3**3 * 3  # per neuron: 27 contexts x 3 pairs of values
 
 
 @pytest.mark.parametrize("widths, seed", [((2, 6, 5), 0), ((2, 8, 8, 8), 1), ((3, 5, 4), 2)])

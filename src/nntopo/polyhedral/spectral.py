@@ -23,8 +23,8 @@ edges that are not exact with ``-1``.
 Hamming pairs are found without comparing all pairs of regions: every sign vector ``s``
 gets a 64-bit hash ``h(s) = sum_j s_j r_j`` (mod 2^64, fixed random ``r``), so the vector
 with entry j changed from ``s_j`` to ``t`` hashes to ``h(s) + (t - s_j) r_j``; each such
-neighbour hash is looked up in the sorted hashes (``O(R N log R)`` for R regions and N
-neurons, in chunks of bounded memory) and every hit is confirmed on the sign vectors
+neighbour hash is looked up in a hash table of the regions (expected ``O(R N)`` for R
+regions and N neurons, a numba kernel) and every hit is confirmed on the sign vectors
 themselves, so a hash collision can add work but never a wrong edge or a missed one.
 
 Solver. A connected graph has a one-dimensional kernel (the constants). The Laplacian
@@ -48,6 +48,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numba
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
@@ -89,9 +90,6 @@ _RESIDUAL_WARN = 1e-6
 #: Fixed hash coefficients for Hamming adjacency: every hit is verified on the sign
 #: vectors, so the result does not depend on them; fixed keeps the cost reproducible.
 _HASH_SEED = 0x5EED_D0A1
-
-#: Entries of the (rows x neurons) candidate blocks in one chunk of the Hamming search.
-_HAMMING_CHUNK = 1 << 22
 
 
 # --------------------------------------------------------------------------- the graph
@@ -202,6 +200,62 @@ def _sorted_unique_pairs(pairs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndar
     return np.ascontiguousarray(pairs[first]), first
 
 
+@numba.njit(cache=True, nogil=True)
+def _hamming_kernel(S: np.ndarray, r: np.ndarray) -> np.ndarray:
+    R, N = S.shape
+    one = np.uint64(1)
+    h = np.zeros(R, dtype=np.uint64)
+    has_zero = np.zeros(N, dtype=np.bool_)
+    for i in range(R):
+        acc = np.uint64(0)
+        for j in range(N):
+            acc += np.uint64(np.int64(S[i, j])) * r[j]  # -1 wraps to 2^64 - 1: sums mod 2^64
+            if S[i, j] == 0:
+                has_zero[j] = True
+        h[i] = acc
+    # Open addressing with linear probing; h is already a random-looking key.
+    size = 1
+    while size < 2 * R:
+        size *= 2
+    mask = np.uint64(size - 1)
+    slots = np.full(size, -1, dtype=np.int64)
+    for i in range(R):
+        k = h[i] & mask
+        while slots[k] != -1:
+            k = (k + one) & mask
+        slots[k] = i
+    out = np.empty((max(4 * R, 16), 2), dtype=np.int64)
+    count = 0
+    for i in range(R):
+        for j in range(N):
+            s = np.int64(S[i, j])
+            # Search each pair from its side with the larger value at the differing neuron
+            # (+1 -> -1, +1 -> 0, 0 -> -1), so it is found once.
+            for t in (-1, 0):
+                if t >= s or (t == 0 and not has_zero[j]):
+                    continue
+                q = h[i] + np.uint64(t - s) * r[j]
+                k = q & mask
+                while slots[k] != -1:
+                    b = slots[k]
+                    if h[b] == q and S[b, j] == t:
+                        same = True
+                        for jj in range(N):
+                            if jj != j and S[b, jj] != S[i, jj]:
+                                same = False
+                                break
+                        if same:
+                            if count == out.shape[0]:
+                                grown = np.empty((2 * count, 2), dtype=np.int64)
+                                grown[:count] = out
+                                out = grown
+                            out[count, 0] = min(i, b)
+                            out[count, 1] = max(i, b)
+                            count += 1
+                    k = (k + one) & mask
+    return out[:count]
+
+
 def _hamming_pairs(S: np.ndarray) -> np.ndarray:
     """Pairs ``(i, k)``, ``i < k``, of rows of the sign matrix ``S (R, N)`` int8 that differ
     in exactly one entry, shape (m, 2) int64, unsorted (see the module docstring)."""
@@ -209,46 +263,7 @@ def _hamming_pairs(S: np.ndarray) -> np.ndarray:
     if R < 2 or N == 0:
         return np.empty((0, 2), dtype=np.int64)
     r = np.random.default_rng(_HASH_SEED).integers(0, 2**64 - 1, size=N, dtype=np.uint64, endpoint=True)
-    # int8 -> int64 -> uint64 wraps -1 to 2^64 - 1, so the products are the sums mod 2^64.
-    with np.errstate(over="ignore"):
-        h = S.astype(np.int64).view(np.uint64) @ r
-    order = np.argsort(h, kind="stable")
-    hs = h[order]
-    found = []
-    # Each pair differs at one neuron j; it is searched from its side with the larger
-    # value there (+1 -> 0, +1 -> -1, 0 -> -1), so it is found exactly once.
-    steps = [(1, -1)]
-    if np.any(S == 0):
-        steps += [(1, 0), (0, -1)]
-    block = max(1, _HAMMING_CHUNK // R)
-    for j0 in range(0, N, block):
-        Sj = S[:, j0 : j0 + block]
-        for s_from, s_to in steps:
-            rows, cols = np.nonzero(Sj == s_from)
-            if rows.size == 0:
-                continue
-            with np.errstate(over="ignore"):
-                q = h[rows] + np.uint64((s_to - s_from) % 2**64) * r[j0 + cols]
-            lo = np.searchsorted(hs, q, side="left")
-            hi = np.searchsorted(hs, q, side="right")
-            n_hit = hi - lo
-            keep = n_hit > 0
-            if not keep.any():
-                continue
-            a = np.repeat(rows[keep], n_hit[keep])
-            start = np.repeat(lo[keep], n_hit[keep])
-            offset = np.arange(a.shape[0]) - np.repeat(np.cumsum(n_hit[keep]) - n_hit[keep], n_hit[keep])
-            b = order[start + offset]
-            # Confirm on the sign vectors: exactly one differing entry, the one searched
-            # (so that a collision cannot report a pair again from another neuron).
-            ok = (S[b, j0 + np.repeat(cols[keep], n_hit[keep])] == s_to) & (
-                np.count_nonzero(S[a] != S[b], axis=1) == 1
-            )
-            found.append(np.stack([a[ok], b[ok]], axis=1))
-    if not found:
-        return np.empty((0, 2), dtype=np.int64)
-    P = np.concatenate(found).astype(np.int64)
-    return np.sort(P, axis=1)
+    return _hamming_kernel(np.ascontiguousarray(S, dtype=np.int8), r)
 
 
 def dual_graph(cx: Any, *, adjacency: Literal["exact", "hamming"] = "exact") -> DualGraph:
