@@ -159,9 +159,9 @@ _WORTH = 0.5
 # Landmarks of the death prediction (farthest-point order). Their full H1 costs
 # ~(m / n)^2 of the layer's; inputs with fewer than 2 m points skip the prediction.
 _LANDMARKS = 400
-# A run whose predicted edges + triangles exceed this logs a warning first: ~30x the
-# rate of gudhi's whole filtrations printed by benchmarks/bench_rips.py (~1e10 per
-# minute on this 2-core machine), i.e. half an hour or more.
+# A run whose predicted edges + triangles exceed this logs a warning first: ~10x the
+# rate of gudhi's whole filtrations printed by benchmarks/bench_rips.py (2.8e10 per
+# minute on this 2-core machine), i.e. ten minutes or more.
 _WARN_SIMPLICES = 3e11
 # A whole filtration this small (~0.1 s at that rate) runs directly: the fast path's
 # certificate and subsample cost about as much as they could save.
