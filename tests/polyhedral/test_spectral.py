@@ -427,6 +427,31 @@ def test_fiedler_vector_of_a_complex_with_points():
     assert region_counts(pc, np.array([[0.0, 0.0], [3.0, 0.0]]), outside="ignore").sum() == 1
 
 
+def test_grid_complex_end_to_end_closed_form():
+    """Lines x = -1.5, -1, ..., 1.5 and y = 0 cut [-2, 2] x [-1, 1] into an 8 x 2 grid;
+    its dual graph is the grid graph P8 x P2, whose Fiedler value is that of P8,
+    2 - 2 cos(pi / 8) (P2's is 2), with a vector constant in y and changing sign at
+    x = 0. Points labelled by x > 0 are then split with no error, weighted or not."""
+    cuts = np.array([-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5])
+    W = np.vstack([np.tile([1.0, 0.0], (cuts.size, 1)), [[0.0, 1.0]]])
+    b = np.concatenate([-cuts, [0.0]])
+    pc = polyhedral_complex([(W, b), (np.ones((1, W.shape[0])), np.zeros(1))], box=([-2.0, -1.0], [2.0, 1.0]))
+    assert pc.n_regions == 16
+    X = np.random.default_rng(0).uniform([-2, -1], [2, 1], (400, 2))
+    y = (X[:, 0] > 0).astype(int)
+    means = region_mean_labels(pc, X, y)
+    for adjacency in ("exact", "hamming"):
+        assert dual_graph(pc, adjacency=adjacency).n_edges == 7 * 2 + 8
+        for points in (None, X):
+            mu, v = fiedler_vector(pc, adjacency=adjacency, points=points)
+            if points is None:
+                assert mu == pytest.approx(2 - 2 * np.cos(np.pi / 8), rel=1e-12)
+            res = partition_agreement(v, means)
+            assert (res.n_regions, res.n_misclassified, res.error) == (16, 0, 0.0)
+            side, right = v > 0, pc.interior_points[:, 0] > 0
+            assert np.array_equal(side, right) or np.array_equal(side, ~right)
+
+
 # --------------------------------------------------------------------------- evaluation
 
 
