@@ -423,3 +423,20 @@ def test_heatmap_against_the_cell_counts():
         betti_heatmap(stack, [9, 0])
     with pytest.raises(ValueError, match="share_curves"):
         betti_heatmap(stack[:, :1], [9, 11])
+
+
+@pytest.mark.parametrize("widths", [(2, 9, 9), (3, 6, 5)], ids=str)
+def test_both_edge_packings_agree(widths, monkeypatch):
+    # Small complexes take the 32-bit packing (renumbered nodes); the 64-bit one, for
+    # graphs whose ends do not fit, must give the same curves.
+    import nntopo.polyhedral.filtration as filtration
+
+    cx = polyhedral_complex(net(widths, 4))
+    packed, shift, relative = filtration._pack(np.asarray(cx.edges, dtype=np.int64), int(cx.f_vector[0]))
+    assert packed.dtype == np.uint32 and shift == 15 and relative
+    want = betti_curves(cx, 6, 3)
+    monkeypatch.setattr(
+        filtration, "_pack", lambda ends, n: ((ends[:, 0].astype(np.int64) << 32) | ends[:, 1].astype(np.int64), 32, False)
+    )
+    np.testing.assert_array_equal(betti_curves(cx, 6, 3), want)
+    np.testing.assert_array_equal(betti_curves(cx, 6, 3, method="reduction"), want)

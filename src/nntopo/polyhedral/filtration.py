@@ -144,19 +144,23 @@ def _find(parent: np.ndarray, a: np.int32) -> np.int32:
 
 
 @numba.njit(cache=True, nogil=True)
-def _merge_counts_serial(packed: np.ndarray, n_nodes: int, keys: np.ndarray, merges: np.ndarray, reverse: bool) -> None:
+def _merge_counts_serial(
+    packed: np.ndarray, n_nodes: int, keys: np.ndarray, merges: np.ndarray, reverse: bool, shift: int, relative: bool
+) -> None:
     """Union-find over ``n_nodes`` nodes for each trial (one key each): shuffle the edges
     as :func:`_shuffle_into` shuffles their indices and add them front to back (or back
     to front with ``reverse``); ``merges[j] += 1`` when the edge at position j joins two
     components.
 
-    ``packed[e] = u << 32 | v`` holds edge e's ends, so the shuffle moves the edge itself
-    and one random access serves both the shuffle and the lookup of its ends.
+    ``packed[e] = u << shift | w`` holds edge e's ends (``v = w``, or ``v = u + w`` when
+    ``relative``), so the shuffle moves the edge itself and one random access serves both
+    the shuffle and the lookup of its ends; ``packed`` is uint32 when the ends fit (half
+    the memory the shuffle walks), else int64.
     """
     n = packed.shape[0]
     parent = np.empty(n_nodes, dtype=np.int32)
-    work = np.empty(n, dtype=np.int64)
-    mask = np.int64(0xFFFFFFFF)
+    work = np.empty(n, dtype=packed.dtype)
+    mask = (np.int64(1) << np.int64(shift)) - np.int64(1)
     for t in range(keys.shape[0]):
         for i in range(n_nodes):
             parent[i] = -1
@@ -181,9 +185,11 @@ def _merge_counts_serial(packed: np.ndarray, n_nodes: int, keys: np.ndarray, mer
                     e = work[k]
                     work[k] = work[j]
                     work[j] = e
-            e = work[j]
-            a = _find(parent, np.int32(e >> 32))
-            b = _find(parent, np.int32(e & mask))
+            e = np.int64(work[j])
+            u = e >> shift
+            v = (e & mask) + (u if relative else np.int64(0))
+            a = _find(parent, np.int32(u))
+            b = _find(parent, np.int32(v))
             if a != b:
                 if parent[a] > parent[b]:  # union by size: a is the larger (sizes are negated)
                     a, b = b, a
@@ -193,26 +199,50 @@ def _merge_counts_serial(packed: np.ndarray, n_nodes: int, keys: np.ndarray, mer
 
 
 @numba.njit(cache=True, parallel=True)
-def _merge_counts_parallel(packed: np.ndarray, n_nodes: int, keys: np.ndarray, n_chunks: int, reverse: bool) -> np.ndarray:
+def _merge_counts_parallel(
+    packed: np.ndarray, n_nodes: int, keys: np.ndarray, n_chunks: int, reverse: bool, shift: int, relative: bool
+) -> np.ndarray:
     acc = np.zeros((n_chunks, packed.shape[0]), dtype=np.int64)
     n_trials = keys.shape[0]
     for c in numba.prange(n_chunks):
         lo = c * n_trials // n_chunks
         hi = (c + 1) * n_trials // n_chunks
-        _merge_counts_serial(packed, n_nodes, keys[lo:hi], acc[c], reverse)
+        _merge_counts_serial(packed, n_nodes, keys[lo:hi], acc[c], reverse, shift, relative)
     return acc.sum(axis=0)
+
+
+def _pack(ends: np.ndarray, n_nodes: int) -> tuple[np.ndarray, int, bool]:
+    """Edges as single words for the union-find kernel: ``(packed, shift, relative)``.
+
+    The nodes are renumbered by reverse Cuthill-McKee (which changes no merge: that
+    depends on the edge order alone), which puts the ends of each edge close together;
+    when every ``v - u`` then fits in 15 bits and ``u`` in 17, an edge is one uint32
+    ``u << 15 | (v - u)``, else one int64 ``u << 32 | v``.
+    """
+    if ends.shape[0] and n_nodes < 2**17:
+        from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+        A = sp.csr_matrix((np.ones(ends.shape[0], dtype=np.int8), (ends[:, 0], ends[:, 1])), shape=(n_nodes, n_nodes))
+        order = reverse_cuthill_mckee((A + A.T).tocsr(), symmetric_mode=True)
+        label = np.empty(n_nodes, dtype=np.int64)
+        label[order] = np.arange(n_nodes)
+        lo = np.minimum(label[ends[:, 0]], label[ends[:, 1]])
+        hi = np.maximum(label[ends[:, 0]], label[ends[:, 1]])
+        if int((hi - lo).max()) < 2**15:
+            return ((lo << 15) | (hi - lo)).astype(np.uint32), 15, True
+    return (ends[:, 0].astype(np.int64) << 32) | ends[:, 1].astype(np.int64), 32, False
 
 
 def _merge_counts(ends: np.ndarray, n_nodes: int, keys: np.ndarray, reverse: bool = False) -> np.ndarray:
     """Sum over trials of the merge indicators of the edges ``ends (m, 2)`` in each trial's
     order (``keys (T,)``), shape (m,) int64."""
-    packed = (ends[:, 0].astype(np.int64) << 32) | ends[:, 1].astype(np.int64)
+    packed, shift, relative = _pack(ends, n_nodes)
     T = keys.shape[0]
     n_chunks = min(T, numba.get_num_threads())
     if n_chunks > 1 and packed.shape[0] * T > 1_000_000:
-        return _merge_counts_parallel(packed, n_nodes, keys, n_chunks, reverse)
+        return _merge_counts_parallel(packed, n_nodes, keys, n_chunks, reverse, shift, relative)
     merges = np.zeros(packed.shape[0], dtype=np.int64)
-    _merge_counts_serial(packed, n_nodes, keys, merges, reverse)
+    _merge_counts_serial(packed, n_nodes, keys, merges, reverse, shift, relative)
     return merges
 
 
