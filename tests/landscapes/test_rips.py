@@ -284,10 +284,12 @@ def test_fast_path_on_a_larger_lattice_and_gaussian_cloud():
     from nntopo.data import nine_disks, sublattice
 
     ds = sublattice(nine_disks(), every=2)
-    for X in (ds.X, np.random.default_rng(8).normal(size=(700, 6))):
+    for X, expect in ((ds.X, "certified"), (np.random.default_rng(8).normal(size=(700, 6)), None)):
         X = normalize_plain(X)
         fast, info = _with_info(X)
-        assert info["path"] == "certified"
+        # In R^6 the birth bound already holds more than half the edges: the whole
+        # filtration is the cheaper exact choice there.
+        assert info["path"] == (expect or "full")
         _same(fast, rips_persistence(X, fast_path=False), atol=1e-12)
 
 
