@@ -2,6 +2,7 @@
 
 from .capture import capturable_layers, capture
 from .mlp import MLP
+from .pinn import DuffingPINN, duffing_pinn_loss, duffing_residuals
 from .train import (
     AccuracyThresholds,
     AtEpochs,
@@ -27,4 +28,7 @@ __all__ = [
     "AtEpochs",
     "load_manifest",
     "load_checkpoint",
+    "DuffingPINN",
+    "duffing_pinn_loss",
+    "duffing_residuals",
 ]

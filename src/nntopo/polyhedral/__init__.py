@@ -19,9 +19,56 @@ a torch module is passed.
 
 The construction is dimension-generic: all cells and boundaries are computed for any
 input dimension d (tested for d = 1..4); the number of cells grows quickly with d.
+
+On a complex: ``spectral`` gives the dual graph (exact facet adjacency, or the paper's
+Hamming-1 rule), the weighted graph Laplacian and its Fiedler vector, and the paper's
+comparison of the Fiedler partition with class labels; ``filtration`` gives the Betti
+curves of random filtrations (all 0-cells, then all 1-cells, ...) and their summaries.
 """
 
 from ._weights import as_weights
 from .complex import ComplexCheckError, DegenerateCutError, PolyhedralComplex, polyhedral_complex
+from .filtration import (
+    betti_curves,
+    betti_heatmap,
+    betti_summary,
+    curves_to_xarray,
+    filtration_orders,
+    sample_curves,
+    sample_curves_share,
+)
+from .spectral import (
+    DualGraph,
+    PartitionAgreement,
+    dual_graph,
+    fiedler_vector,
+    graph_fiedler_vector,
+    partition_agreement,
+    region_counts,
+    region_mean_labels,
+    weighted_laplacian,
+)
 
-__all__ = ["polyhedral_complex", "PolyhedralComplex", "DegenerateCutError", "ComplexCheckError", "as_weights"]
+__all__ = [
+    "polyhedral_complex",
+    "PolyhedralComplex",
+    "DegenerateCutError",
+    "ComplexCheckError",
+    "as_weights",
+    "DualGraph",
+    "PartitionAgreement",
+    "dual_graph",
+    "fiedler_vector",
+    "graph_fiedler_vector",
+    "partition_agreement",
+    "region_counts",
+    "region_mean_labels",
+    "weighted_laplacian",
+    "betti_curves",
+    "betti_heatmap",
+    "betti_summary",
+    "curves_to_xarray",
+    "filtration_orders",
+    "sample_curves",
+    "sample_curves_share",
+]
