@@ -103,13 +103,31 @@ def register_analysis(analysis: Analysis) -> Analysis:
     return analysis
 
 
+def _import_studies() -> None:
+    """Import every module of :mod:`nntopo.studies`: each registers its analyses.
+
+    Done on lookup, not at import of this module, because the study modules import this
+    one; a module already imported is not run again.
+    """
+    import importlib
+    import pkgutil
+
+    from .. import studies
+
+    for info in pkgutil.iter_modules(studies.__path__):
+        importlib.import_module(f"{studies.__name__}.{info.name}")
+
+
 def get_analysis(name: str) -> Analysis:
     """The registered analysis ``name`` (``KeyError`` if there is none)."""
+    if name not in _REGISTRY:
+        _import_studies()
     return _REGISTRY[name]
 
 
 def available_analyses() -> list[str]:
     """Names of the registered analyses, sorted."""
+    _import_studies()
     return sorted(_REGISTRY)
 
 
