@@ -197,7 +197,8 @@ def test_run_then_resume_prints_what_ran(tmp_path, sweep_toml):
     reached = int(ds["snapshot_reached"].values.sum())
     lines = r.stdout.splitlines()
     assert lines[0].startswith(f"ran train 2, landscapes {reached}, polyhedral {reached} on this process in ")
-    assert lines[1] == f"results in {out.resolve() / 'results.zarr'} (xarray: nntopo.sweep.open_results('{out.resolve()}'))"
+    assert lines[1] == (f"results in {out.resolve() / 'results.zarr'} "
+                        f"(xarray: nntopo.sweep.open_results('{out.resolve()}'))")
     r = runner.invoke(app, ["run", str(sweep_toml), "--out", str(out), "-q"])
     assert r.exit_code == 0 and "ran nothing" in r.stdout and f"{2 + 2 * reached} pieces were already done" in r.stdout
 

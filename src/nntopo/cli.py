@@ -87,13 +87,15 @@ def _print_summary(summary: dict, target: Path) -> None:
         if not row["networks_reached"]:
             typer.echo(f"  {row['snapshot']}: not reached")
             continue
-        line = f"  {row['snapshot']}: {row['networks_reached']}/{len(nets)} networks, mean epoch {row['mean_epoch']:.1f}"
+        line = (f"  {row['snapshot']}: {row['networks_reached']}/{len(nets)} networks, "
+                f"mean epoch {row['mean_epoch']:.1f}")
         if "mean_f_vector" in row:
             f = row["mean_f_vector"]
             line += f", mean regions {f[-1]:.1f} (Euler {', '.join(map(str, row['euler_characteristics']))})"
         if "mean_landscape_norm" in row:
             norms = list(row["mean_landscape_norm"].values())
-            line += f", mean landscape norm input {norms[0]:.4f} -> last hidden {norms[-2] if len(norms) > 1 else norms[0]:.4f}"
+            last_hidden = norms[-2] if len(norms) > 1 else norms[0]
+            line += f", mean landscape norm input {norms[0]:.4f} -> last hidden {last_hidden:.4f}"
         typer.echo(line)
     typer.echo(f"results in {target / 'results.zarr'}, figures in {target / 'figures'}")
 

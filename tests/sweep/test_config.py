@@ -49,7 +49,8 @@ def test_resolved_fills_defaults_and_ignores_the_file_name(tmp_path, tiny_text):
     assert json.loads(json.dumps(r)) == r
     # snapshot axis: thresholds, then every 2 epochs from 0 to 3
     assert [(s.policy, s.threshold, s.epoch) for s in ca.snapshots] == [
-        ("accuracy_threshold", 0.5, None), ("accuracy_threshold", 0.9, None), ("every_k", None, 0), ("every_k", None, 2)]
+        ("accuracy_threshold", 0.5, None), ("accuracy_threshold", 0.9, None),
+        ("every_k", None, 0), ("every_k", None, 2)]
 
 
 @pytest.mark.parametrize("edit, key, expected", [
@@ -91,8 +92,8 @@ def test_config_errors_name_file_and_key(tmp_path, tiny_text, edit, key, expecte
 def test_missing_tables_and_files(tmp_path, tiny_text):
     message = _bad(tmp_path, tiny_text.split("[analysis.landscapes]")[0])
     assert "analysis: missing table" in message
-    assert "training.snapshots: no snapshot" in _bad(tmp_path, tiny_text.replace("thresholds = [0.5, 0.9]\nevery = 2",
-                                                                                 ""))
+    no_snapshot = tiny_text.replace("thresholds = [0.5, 0.9]\nevery = 2", "")
+    assert "training.snapshots: no snapshot" in _bad(tmp_path, no_snapshot)
     assert "analysis.polyhedral: the complex is computed for inputs of dimension <= 3" in _bad(
         tmp_path, tiny_text.replace('dataset = "nine_disks"', 'dataset = "digits"').replace(
             "widths = [2, 8, 8, 2]", "widths = [64, 8, 10]").replace("every = 10", "fraction = 0.1"))

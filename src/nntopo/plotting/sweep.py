@@ -28,7 +28,8 @@ def _check_ds(ds: object, *names: str) -> None:
     import xarray as xr
 
     if not isinstance(ds, xr.Dataset):
-        raise TypeError(f"ds must be the xarray.Dataset of a sweep (nntopo.sweep.open_results), got {type(ds).__name__}")
+        raise TypeError(f"ds must be the xarray.Dataset of a sweep (nntopo.sweep.open_results), "
+                        f"got {type(ds).__name__}")
     missing = [n for n in names if n not in ds]
     if missing:
         raise ValueError(f"ds has no {', '.join(missing)}; is it a sweep's results with the needed analysis?")

@@ -39,10 +39,12 @@ class Task:
 
 @dataclass(frozen=True)
 class JobResult:
-    """What a job reports back: its task, its compute seconds, and (training) the reached snapshots."""
+    """What a job reports back: its task, its seconds (the whole job, and inside the training or the
+    analysis's compute alone: the rest is the engine's cost), and (training) the reached snapshots."""
 
     task: Task
     seconds: float
+    compute_seconds: float
     reached: tuple[int, ...] = ()
 
 
@@ -103,10 +105,12 @@ def train_network(out: str, config: SweepConfig, network: int) -> JobResult:
     train_set, test_set = network_split(config, network)
     seed = t.seeds[network]
     with _one_thread():
+        t0 = time.perf_counter()
         result = train(MLP(list(config.network.widths), seed=seed), train_set, test_set,
                        TrainConfig(epochs=t.epochs, lr=t.lr, batch_size=t.batch_size, seed=seed,
                                    stop_at_accuracy=t.stop_at_accuracy, num_threads=1),
                        snapshots=policies, out_dir=folder, network_id=network)
+        compute = time.perf_counter() - t0
     n_epochs = t.epochs + 1
     for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
         values = np.full(n_epochs, np.nan)
@@ -122,8 +126,9 @@ def train_network(out: str, config: SweepConfig, network: int) -> JobResult:
     store.write("snapshot_checkpoint", (network,), np.array(
         ["" if r is None else f"{network_dir(network)}/{r['checkpoint']}" for r in rows]))
     seconds = time.perf_counter() - start
-    store.mark("train", network, info={"seconds": seconds, "epochs": result.history[-1]["epoch"]})
-    return JobResult(Task("train", network), seconds, tuple(i for i, r in enumerate(rows) if r is not None))
+    store.mark("train", network, info={"seconds": seconds, "compute_seconds": compute,
+                                       "epochs": result.history[-1]["epoch"]})
+    return JobResult(Task("train", network), seconds, compute, tuple(i for i, r in enumerate(rows) if r is not None))
 
 
 def load_snapshot_network(out: str, config: SweepConfig, network: int, snapshot: int):
@@ -152,8 +157,11 @@ def analyse_snapshot(out: str, config: SweepConfig, analysis: str, network: int,
     settings = config.analysis(analysis)
     layout = analysis_layouts(config)[analysis]
     net = load_snapshot_network(out, config, network, snapshot)
+    data = sweep_data(config)
     with _one_thread():
-        arrays = spec.compute(settings, config, network, snapshot, net, sweep_data(config))
+        t0 = time.perf_counter()
+        arrays = spec.compute(settings, config, network, snapshot, net, data)
+        compute = time.perf_counter() - t0
     declared = {v.name: v for v in layout.variables}
     if set(arrays) != set(declared):
         raise ValueError(f"analysis {analysis} returned {sorted(arrays)}, it declares {sorted(declared)}")
@@ -165,8 +173,8 @@ def analyse_snapshot(out: str, config: SweepConfig, analysis: str, network: int,
             raise ValueError(f"analysis {analysis}: {name} is {value.dtype}, declared {v.dtype}")
         store.write(name, (network, snapshot), value.astype(v.dtype, copy=False))
     seconds = time.perf_counter() - start
-    store.mark(analysis, network, snapshot, info={"seconds": seconds})
-    return JobResult(Task(analysis, network, snapshot), seconds)
+    store.mark(analysis, network, snapshot, info={"seconds": seconds, "compute_seconds": compute})
+    return JobResult(Task(analysis, network, snapshot), seconds, compute)
 
 
 def run_task(out: str, config: SweepConfig, task: Task) -> JobResult:

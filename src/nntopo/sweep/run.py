@@ -30,7 +30,11 @@ __all__ = ["SweepSummary", "SweepPlan", "check_sweep", "run_sweep", "plan_sweep"
 
 @dataclass
 class SweepSummary:
-    """What a run did: the folder, whether it resumed, jobs run and skipped per kind, seconds."""
+    """What a run did: the folder, whether it resumed, jobs run and skipped per kind, seconds.
+
+    ``job_seconds`` sums the jobs' own times per kind, ``compute_seconds`` the time inside
+    the training or the analysis's compute (the rest is the engine's cost).
+    """
 
     out: Path
     resumed: bool
@@ -38,6 +42,7 @@ class SweepSummary:
     ran: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     job_seconds: dict[str, float] = field(default_factory=dict)
+    compute_seconds: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
     retried: int = 0
 
@@ -140,6 +145,8 @@ def _execute(executor: Executor, out: str, config: SweepConfig, tasks: list[Task
                     raise
                 summary.ran[task.kind] = summary.ran.get(task.kind, 0) + 1
                 summary.job_seconds[task.kind] = summary.job_seconds.get(task.kind, 0.0) + result.seconds
+                summary.compute_seconds[task.kind] = (summary.compute_seconds.get(task.kind, 0.0)
+                                                      + result.compute_seconds)
                 progress.advance(task.kind)
                 log.debug("%s done in %.2f s", task, result.seconds)
                 if task.kind == "train":

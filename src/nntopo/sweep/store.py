@@ -46,7 +46,8 @@ from .config import SweepConfig
 
 log = logging.getLogger("nntopo")
 
-__all__ = ["SweepStore", "check_output", "open_results", "stored_config", "prepare_output", "versions", "STORE_NAME", "META_NAME"]
+__all__ = ["SweepStore", "check_output", "open_results", "stored_config", "prepare_output", "versions", "STORE_NAME",
+           "META_NAME"]
 
 STORE_NAME = "results.zarr"
 META_NAME = "sweep.json"
