@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -203,7 +204,7 @@ def test_figures_have_their_panels_and_labels(sweep):
     ("adjacency", ["exact", "grid"], r"analysis\.fiedler: adjacency\[1\]"),
     ("adjacency", ["exact", "exact"], r"analysis\.fiedler\.adjacency: entries repeat"),
     ("power", 0.0, r"analysis\.fiedler\.power"),
-    ("vertex_weights", "density", r"analysis\.fiedler\.vertex_weights"),
+    ("vertex_weights", "mass", r"analysis\.fiedler\.vertex_weights"),
     ("edge_weights", "area", r"analysis\.fiedler\.edge_weights"),
     ("box", [1.0, -1.0], r"analysis\.fiedler\.box"),
     ("box", "everything", r"analysis\.fiedler\.box"),
@@ -234,3 +235,30 @@ def test_packaged_paper_configs_parse():
     m = load_config(CONFIGS / "moons_paper.toml")
     assert m.network.widths == (2, 5, 5, 5, 2) and m.training.epochs == 2000 and m.n_networks >= 20
     assert m.analysis("fiedler").adjacency == ("exact", "hamming")
+
+
+def test_density_weights_use_region_areas_that_tile_the_box(sweep):
+    from nntopo.polyhedral import polyhedral_complex
+    from nntopo.studies.fiedler import _region_areas, fiedler_box, fiedler_weights
+    from nntopo.sweep.data import load_dataset
+    from nntopo.sweep.jobs import load_snapshot_network
+    from nntopo.sweep.store import stored_config
+
+    config = stored_config(sweep)
+    s = dataclasses.replace(config.analysis("fiedler"), vertex_weights="density", power=2.0)
+    cx = polyhedral_complex(load_snapshot_network(str(sweep), config, 0, 1),
+                            box=fiedler_box(s, load_dataset(config.data).X))
+    area = _region_areas(cx)
+    assert np.all(area > 0)
+    assert area.sum() == pytest.approx(float(np.prod(cx.hi - cx.lo)), rel=1e-9)
+    counts = np.arange(cx.n_regions) % 3
+    w, c = fiedler_weights(s, cx, _graph(cx), counts, "weighted")
+    rho = counts / area / (counts.sum() / area.sum())
+    np.testing.assert_allclose(w, 1.0 + rho ** 2)
+    np.testing.assert_array_equal(c, 1.0)
+
+
+def _graph(cx):
+    from nntopo.polyhedral import dual_graph
+
+    return dual_graph(cx)

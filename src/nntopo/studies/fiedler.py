@@ -61,7 +61,9 @@ class FiedlerSettings:
     ``box``: ``[lo, hi]`` (every input coordinate) or ``"data"`` (default: the whole data
     set's bounding box widened by ``margin`` times its extent on each side, default 0.05);
     ``adjacency``: list of ``"exact"``/``"hamming"`` (default both); ``vertex_weights``:
-    ``"count"`` (``1 + count**power``, default) or ``"none"``; ``power`` > 0 (default 1);
+    ``"count"`` (``1 + count**power``, default), ``"density"`` (``1 + rho**power`` with
+    ``rho`` the region's training points per area relative to the box's mean density;
+    2-D inputs) or ``"none"``; ``power`` > 0 (default 1);
     ``edge_weights``: ``"none"`` (default) or ``"facet_length"`` (2-D inputs only). The
     ``"unweighted"`` Laplacian ignores the weight keys.
     """
@@ -99,7 +101,9 @@ def _parse(table: Table, config: SweepConfig) -> FiedlerSettings:
     adjacency = table.list("adjacency", lambda n, v: check_choice(v, n, ADJACENCIES), ADJACENCIES, min_len=1)
     if len(set(adjacency)) != len(adjacency):
         raise table.error("adjacency", f"entries repeat: {list(adjacency)}")
-    vertex_weights = table.choice("vertex_weights", ("count", "none"), "count")
+    vertex_weights = table.choice("vertex_weights", ("count", "density", "none"), "count")
+    if vertex_weights == "density" and d != 2:
+        raise table.error("vertex_weights", f'"density" is implemented for 2-D inputs; this network takes {d}')
     power = table.real("power", 1.0, minimum=0.0, min_inclusive=False)
     edge_weights = table.choice("edge_weights", ("none", "facet_length"), "none")
     if edge_weights == "facet_length" and d != 2:
@@ -154,11 +158,36 @@ def _facet_lengths(cx: Any, facets: np.ndarray) -> np.ndarray:
     return out
 
 
+def _region_areas(cx: Any) -> np.ndarray:
+    """Area of each region of a 2-D complex (input units squared), shoelace on its vertices sorted by angle."""
+    indptr, indices = cx.cell_vertices(2)
+    out = np.empty(cx.n_regions)
+    for r in range(cx.n_regions):
+        pts = cx.vertices[indices[indptr[r]:indptr[r + 1]]]
+        c = pts.mean(axis=0)
+        pts = pts[np.argsort(np.arctan2(pts[:, 1] - c[1], pts[:, 0] - c[0]))]
+        x, y = pts[:, 0], pts[:, 1]
+        out[r] = 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+    return out
+
+
+def _vertex_weights(s: FiedlerSettings, cx: Any, counts: np.ndarray) -> np.ndarray:
+    n = counts.shape[0]
+    if s.vertex_weights == "none":
+        return np.ones(n)
+    if s.vertex_weights == "count":
+        return 1.0 + counts.astype(np.float64) ** s.power
+    area = _region_areas(cx)
+    mean_density = counts.sum() / float(np.prod(cx.hi - cx.lo))
+    return 1.0 + (counts / (area * mean_density)) ** s.power
+
+
 def fiedler_weights(s: FiedlerSettings, cx: Any, graph: Any, counts: np.ndarray,
                     weighting: str) -> tuple[np.ndarray, np.ndarray]:
     """Vertex weights (n_regions,) and edge weights (n_edges,) of one Laplacian.
 
-    ``"unweighted"``: all ones. ``"weighted"``: ``1 + counts**power`` (or ones) and ones or
+    ``"unweighted"``: all ones. ``"weighted"``: ``1 + counts**power``, ``1 + rho**power``
+    (relative density) or ones, and ones or
     facet lengths (input units); a Hamming edge without a shared facet gets the smallest
     facet length of the graph, the least coupling any real contact has, since weights must
     be positive.
@@ -166,7 +195,7 @@ def fiedler_weights(s: FiedlerSettings, cx: Any, graph: Any, counts: np.ndarray,
     n, m = graph.n_vertices, graph.n_edges
     if weighting == "unweighted":
         return np.ones(n), np.ones(m)
-    w = 1.0 + counts.astype(np.float64) ** s.power if s.vertex_weights == "count" else np.ones(n)
+    w = _vertex_weights(s, cx, counts)
     if s.edge_weights == "none":
         return w, np.ones(m)
     c = _facet_lengths(cx, graph.facets)
