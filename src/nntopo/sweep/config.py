@@ -42,6 +42,8 @@ DATASETS: dict[str, tuple[str, ...]] = {
     "circles": ("n_samples", "noise", "factor", "seed"),
     "moons": ("n_samples", "noise", "seed"),
     "digits": (),
+    # The Duffing PINN's collocation points (nntopo.nets.DuffingPINN); trained with its PINN loss.
+    "duffing": ("regime", "t_max", "x0_lo", "x0_hi", "v0", "ic_weight", "n_t", "n_x0"),
 }
 
 #: Snapshot policies, in the order their snapshots are laid out along ``snapshot``.
@@ -384,10 +386,12 @@ def _check_data_fits(config_table: Table, data: DataConfig, network: NetworkConf
     if dataset.X.shape[1] != network.widths[0]:
         raise config_table.error("network.widths", f"widths[0] is {network.widths[0]} but {data.dataset} has "
                                                    f"{dataset.X.shape[1]} input coordinates")
-    n_classes = dataset.n_classes
-    if network.widths[-1] != n_classes:
+    # Classification: one output per class; regression (the PINN): one per target column.
+    n_out = dataset.n_classes if dataset.y is not None else dataset.targets.shape[1]
+    what = "classes" if dataset.y is not None else "outputs"
+    if network.widths[-1] != n_out:
         raise config_table.error("network.widths", f"widths[-1] is {network.widths[-1]} but {data.dataset} has "
-                                                   f"{n_classes} classes")
+                                                   f"{n_out} {what}")
     for b in data.batches:
         try:
             make_batch(dataset, b)

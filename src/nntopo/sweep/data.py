@@ -3,18 +3,52 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from ..data import Dataset, circles, digits, moons, nine_disks, sublattice, train_test_split
 from .config import BatchConfig, DataConfig, SweepConfig
 
-__all__ = ["SweepData", "load_dataset", "make_batch", "network_split", "sweep_data"]
+__all__ = ["SweepData", "load_dataset", "make_batch", "network_split", "sweep_data", "training_loss"]
 
 _LOADERS = {"nine_disks": nine_disks, "circles": circles, "moons": moons, "digits": digits}
 
+#: Collocation grid parameters of a PINN data set (the rest configure the problem).
+_GRID_PARAMS = ("n_t", "n_x0")
+
+
+def _duffing_problem(params: dict[str, Any]) -> Any:
+    from ..nets import DuffingPINN
+
+    p = {k: v for k, v in params.items() if k not in _GRID_PARAMS}
+    if "x0_lo" in p or "x0_hi" in p:
+        p["x0_range"] = (p.pop("x0_lo", -1.0), p.pop("x0_hi", 1.0))
+    return DuffingPINN(**p)
+
+
+#: Physics-informed data sets: name -> problem factory (the problem is the training loss
+#: ``loss(model, X, target)`` and builds the collocation points with ``.data(n_t, n_x0)``).
+_PINN_PROBLEMS: dict[str, Callable[[dict[str, Any]], Any]] = {"duffing": _duffing_problem}
+
 
 def load_dataset(config: DataConfig) -> Dataset:
-    """The whole data set named by ``[data]``, built with its parameters (deterministic)."""
-    return _LOADERS[config.dataset](**dict(config.params))
+    """The whole data set named by ``[data]``, built with its parameters (deterministic).
+
+    For a physics-informed data set (``duffing``) these are the collocation points
+    (``n_t`` x ``n_x0`` grid, default 64 x 16) with the reference solution as targets.
+    """
+    params = dict(config.params)
+    if config.dataset in _PINN_PROBLEMS:
+        grid = {k: params[k] for k in _GRID_PARAMS if k in params}
+        return _PINN_PROBLEMS[config.dataset](params).data(**grid)
+    return _LOADERS[config.dataset](**params)
+
+
+def training_loss(config: SweepConfig) -> Callable | None:
+    """The loss ``train()`` uses: the PINN problem for a physics-informed data set, None
+    (train()'s default: cross-entropy or MSE) otherwise."""
+    if config.data.dataset in _PINN_PROBLEMS:
+        return _PINN_PROBLEMS[config.data.dataset](dict(config.data.params))
+    return None
 
 
 def make_batch(dataset: Dataset, batch: BatchConfig) -> Dataset:
@@ -43,7 +77,12 @@ def sweep_data(config: SweepConfig) -> SweepData:
     return SweepData(dataset, {b.name: make_batch(dataset, b) for b in config.data.batches})
 
 
-def network_split(config: SweepConfig, network: int) -> tuple[Dataset, Dataset]:
-    """The train/test split of network ``network``, seeded by its seed (as the paper varies the training data)."""
+def network_split(config: SweepConfig, network: int) -> tuple[Dataset, Dataset | None]:
+    """The train/test split of network ``network``, seeded by its seed (as the paper varies the training data).
+
+    A physics-informed network trains on every collocation point and has no test set (None).
+    """
+    if config.data.dataset in _PINN_PROBLEMS:
+        return load_dataset(config.data), None
     return train_test_split(load_dataset(config.data), test_fraction=config.data.test_fraction,
                             seed=config.training.seeds[network])

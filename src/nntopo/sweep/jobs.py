@@ -87,7 +87,7 @@ def train_network(out: str, config: SweepConfig, network: int) -> JobResult:
     ``(epoch,)`` and the snapshot rows ``(snapshot,)`` of this network; then the mark.
     """
     from ..nets import MLP, AccuracyThresholds, AtEpochs, EveryKEpochs, TrainConfig, train
-    from .data import network_split
+    from .data import network_split, training_loss
 
     start = time.perf_counter()
     store = SweepStore(out)
@@ -109,7 +109,7 @@ def train_network(out: str, config: SweepConfig, network: int) -> JobResult:
         result = train(MLP(list(config.network.widths), seed=seed), train_set, test_set,
                        TrainConfig(epochs=t.epochs, lr=t.lr, batch_size=t.batch_size, seed=seed,
                                    stop_at_accuracy=t.stop_at_accuracy, num_threads=1),
-                       snapshots=policies, out_dir=folder, network_id=network)
+                       snapshots=policies, out_dir=folder, network_id=network, loss=training_loss(config))
         compute = time.perf_counter() - t0
     n_epochs = t.epochs + 1
     for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
