@@ -181,7 +181,7 @@ def test_figures_have_their_panels_and_labels(sweep):
     assert axes[0].get_title().startswith("unweighted (exact)") and axes[1].get_title().startswith("weighted (exact)")
     for ax in axes:
         assert ax.get_xlabel() == "x1" and ax.get_ylabel() == "x2"
-        assert len(ax.collections) >= 3  # regions, complex edges, training points (+ boundary contour)
+        assert len(ax.collections) >= 4  # regions, complex edges, two classes of training points (+ boundary contour)
     ds = open_results(sweep)
     mis = ds["fiedler_misclassification"].values[1, 1, 0]
     assert f"{100 * mis[0]:.1f}% miscl." in axes[0].get_title()

@@ -410,7 +410,7 @@ def plot_fiedler_partitions(out: str | os.PathLike, network: int = 0, snapshot: 
                             adjacency: str = "exact", fig: Any = None) -> Any:
     """Two panels: the regions of the box coloured by the unweighted and by the weighted
     Fiedler partition (sides 0/1 in the orientation that fits the labels best), with the
-    network's training points (coloured by class) and its decision boundary (the zero
+    network's training points (class 0 white circles, class 1 gold triangles) and its decision boundary (the zero
     level of the logit difference, black) drawn over them. Rebuilds the complex from the
     stored checkpoint of ``network`` at ``snapshot``. Returns the figure (``fig``: a
     matplotlib Figure to draw into, else a new one).
@@ -428,7 +428,10 @@ def plot_fiedler_partitions(out: str | os.PathLike, network: int = 0, snapshot: 
     for ax, weighting in zip(axes, WEIGHTINGS):
         plot_complex_2d(r.cx, ax=ax, values=r.partitions[weighting].astype(np.float64), cmap="coolwarm",
                         edge_width=0.2)
-        ax.scatter(r.train.X[:, 0], r.train.X[:, 1], c=r.train.y, cmap="bwr", s=6, edgecolors="k", linewidths=0.2)
+        for label, color, marker in ((0, "white", "o"), (1, "gold", "^")):
+            pts = r.train.X[r.train.y == label]
+            ax.scatter(pts[:, 0], pts[:, 1], c=color, marker=marker, s=14, edgecolors="k", linewidths=0.4,
+                       label=f"class {label}")
         _draw_boundary(ax, r.net, r.cx.lo, r.cx.hi)
         a = r.agreements[weighting]
         ax.set_title(f"{weighting} ({adjacency}): {100 * a.misclassification:.1f}% miscl., error {a.error:.2f}")
