@@ -442,12 +442,14 @@ def _drop_none(data: Mapping) -> dict:
     return {k: _drop_none(v) if isinstance(v, Mapping) else v for k, v in data.items() if v is not None}
 
 
-#: Configs shipped inside the package (``nntopo run demo`` or ``configs/demo.toml``).
-PACKAGED_CONFIGS = ("demo", "nine_disks_paper")
+#: Configs shipped inside the package (``nntopo run demo`` or ``configs/demo.toml``): every
+#: TOML file of ``nntopo/configs``, so a config added there is found by name with no list
+#: to keep in step.
+PACKAGED_CONFIGS = tuple(sorted(p.stem for p in _CONFIG_DIR.glob("*.toml")))
 
 
 def packaged_config(name: str) -> Path:
-    """The path of a config shipped with nntopo (``"demo"``, ``"nine_disks_paper"``)."""
+    """The path of a config shipped with nntopo, by name (``"demo"``, ``"nine_disks_paper"``, ...)."""
     name = check_choice(name, "name", PACKAGED_CONFIGS)
     return _CONFIG_DIR / f"{name}.toml"
 
