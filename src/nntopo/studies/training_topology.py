@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 import xarray as xr
 
-from .._validation import check_choice, check_int, check_real
+from .._validation import check_int, check_real
 from ..sweep.analyses import Analysis, Layout, Variable, register_analysis
 from ..sweep.config import SweepConfig, Table
 
@@ -186,6 +186,13 @@ def _complete(series: xr.Dataset) -> np.ndarray:
     return (series.epoch.values >= 0) & (series.n_cells.values > 0)
 
 
+def _nanmean(a: np.ndarray) -> np.ndarray:
+    """Mean over axis 0 of the defined values; NaN (no warning) where none is."""
+    count = np.sum(~np.isnan(a), axis=0)
+    total = np.nansum(a, axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 def heatmap(out: str | os.PathLike, network: int | None = 0, *, n_rows: int = 200) -> xr.DataArray:
     """Figure 5's data: mean Betti number against epoch and cells added / M, where M is
     the largest cell count over the network's snapshots.
@@ -209,8 +216,7 @@ def heatmap(out: str | os.PathLike, network: int | None = 0, *, n_rows: int = 20
         raise ValueError(f"out: no snapshot is complete for network(s) {nets}")
     curves = ds.betti_curve.values  # (network, snapshot, G, d + 1)
     maps = [betti_heatmap(curves[n, snaps], series.n_cells.values[n, snaps], n_rows) for n in nets]
-    with np.errstate(all="ignore"):
-        values = np.nanmean(np.stack(maps), axis=0) if len(maps) > 1 else maps[0]
+    values = _nanmean(np.stack(maps)) if len(maps) > 1 else maps[0]
     return xr.DataArray(
         values, dims=("y", "epoch", "degree"),
         coords={"y": np.linspace(0.0, 1.0, n_rows), "epoch": series.epoch.values[nets[0], snaps],
@@ -318,8 +324,11 @@ def plot_heatmaps(out: str | os.PathLike, network: int | None = 0, *, degrees: t
     fig = _figure(fig, len(degrees))
     axes = fig.subplots(1, len(degrees), squeeze=False)[0]
     ep = hm.epoch.values
+    known = [int(x) for x in hm.degree.values]
+    for i, k in enumerate(degrees):
+        if k not in known:
+            raise ValueError(f"degrees[{i}] must be one of {known}, got {k!r}")
     for ax, k in zip(axes, degrees):
-        k = check_choice(k, "degrees[...]", [int(x) for x in hm.degree.values])
         mesh = ax.pcolormesh(ep, hm.y.values, hm.sel(degree=k).values, shading="nearest", cmap="viridis")
         fig.colorbar(mesh, ax=ax, label=f"mean $b_{k}$")
         ax.set_xlabel("epoch")
@@ -354,12 +363,11 @@ def plot_cells_and_loss(out: str | os.PathLike, *, cell_dim: int | None = None, 
         _, ax = plt.subplots(figsize=(6, 3.6))
     for row in cells:
         ax.plot(epochs, row, color="tab:blue", lw=0.6, alpha=0.35)
-    with np.errstate(all="ignore"):
-        ax.plot(epochs, np.nanmean(cells, axis=0), color="tab:blue", lw=2, label=f"{label} (mean)")
-        ax2 = ax.twinx()
-        for row in loss:
-            ax2.plot(epochs, row, color="tab:red", lw=0.6, alpha=0.35)
-        ax2.plot(epochs, np.nanmean(loss, axis=0), color="tab:red", lw=2, label="loss (mean)")
+    ax.plot(epochs, _nanmean(cells), color="tab:blue", lw=2, label=f"{label} (mean)")
+    ax2 = ax.twinx()
+    for row in loss:
+        ax2.plot(epochs, row, color="tab:red", lw=0.6, alpha=0.35)
+    ax2.plot(epochs, _nanmean(loss), color="tab:red", lw=2, label="loss (mean)")
     ax2.set_yscale("log")
     ax2.set_ylabel("training loss")
     ax.set_xlabel("epoch")
