@@ -166,6 +166,14 @@ def test_summary_equals_hand_computation(sweep, tmp_path):
     assert md.count("\n") == 4 and "| hamming |" in md and "6.7 ± 11.5" in md and "67%" in md
     csv_lines = summary_csv([s]).splitlines()
     assert len(csv_lines) == 5 and csv_lines[1].split(",")[2:4] == ["exact", "unweighted"]
+    for network, acc in enumerate((1.0, 1.0, 0.9)):
+        store.write("snapshot_train_acc", (network,), np.array([1.0, acc]))
+    kept = fiedler_summary(out, min_train_acc=1.0)
+    assert kept["n_networks"] == 2
+    assert kept["rows"]["exact"]["unweighted"]["misclassification"]["mean"] == pytest.approx(0.375)
+    assert kept["rows"]["exact"]["weighted"]["misclassification"]["share_zero"] == 1.0
+    assert kept["train_loss"]["mean"] == pytest.approx(float(np.mean(train[:2])))
+    assert "(train acc >= 1)" in summary_markdown([kept])
     first = fiedler_summary(out, snapshot=0)
     assert first["snapshot"] == 0 and first["n_networks"] == 3
 

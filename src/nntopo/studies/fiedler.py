@@ -269,11 +269,13 @@ def _stats(x: np.ndarray) -> dict[str, float]:
             "share_zero": float(np.mean(x == 0)), "n": n}
 
 
-def fiedler_summary(out: str | os.PathLike, *, snapshot: int = -1) -> dict:
+def fiedler_summary(out: str | os.PathLike, *, snapshot: int = -1, min_train_acc: float | None = None) -> dict:
     """The Table-1 summary of a sweep folder over its networks (seeds), as plain dicts.
 
     ``snapshot``: index on the snapshot axis (default the last). Networks that did not
-    reach it are left out. Returns ``{"name", "snapshot", "n_networks", "train_loss",
+    reach it are left out, and, when ``min_train_acc`` (in [0, 1]) is given, those whose
+    training accuracy at the snapshot is below it (the paper reports networks at 100%).
+    Returns ``{"name", "snapshot", "min_train_acc", "n_networks", "train_loss",
     "test_loss", "rows"}`` where the losses (cross-entropy at the snapshot's epoch) are
     ``{mean, sd, share_zero, n}`` and ``rows[adjacency][weighting]`` holds
     ``{"misclassification": stats (share in [0, 1]), "error": stats, "mu": stats}``.
@@ -288,6 +290,9 @@ def fiedler_summary(out: str | os.PathLike, *, snapshot: int = -1) -> dict:
     snapshot = check_int(snapshot, "snapshot", minimum=-n_snap, maximum=n_snap - 1) % n_snap
     epoch = ds["snapshot_epoch"].values[:, snapshot]
     done = (epoch >= 0) & np.isfinite(ds["fiedler_error"].values[:, snapshot]).any(axis=(1, 2))
+    if min_train_acc is not None:
+        min_train_acc = check_real(min_train_acc, "min_train_acc", minimum=0.0, maximum=1.0)
+        done &= ds["snapshot_train_acc"].values[:, snapshot] >= min_train_acc
     rows_idx = np.flatnonzero(done)
     losses = {}
     for key in ("train_loss", "test_loss"):
@@ -299,14 +304,17 @@ def fiedler_summary(out: str | os.PathLike, *, snapshot: int = -1) -> dict:
         for w_i, w in enumerate(ds["weighting"].values.tolist()):
             rows[a][w] = {k: _stats(ds[f"fiedler_{k}"].values[rows_idx, snapshot, a_i, w_i])
                           for k in ("misclassification", "error", "mu")}
-    return {"name": config.name, "snapshot": int(snapshot), "n_networks": int(rows_idx.shape[0]), **losses,
+    return {"name": config.name, "snapshot": int(snapshot), "min_train_acc": min_train_acc, "n_networks": int(rows_idx.shape[0]), **losses,
             "rows": rows}
 
 
 def _table_rows(summary: dict) -> list[list[str]]:
     out = []
     for a, by_w in summary["rows"].items():
-        row = [summary["name"], a, str(summary["n_networks"]),
+        name = summary["name"]
+        if summary.get("min_train_acc") is not None:
+            name += f" (train acc >= {summary['min_train_acc']:g})"
+        row = [name, a, str(summary["n_networks"]),
                f"{summary['train_loss']['mean']:.2e} ± {summary['train_loss']['sd']:.1e}",
                f"{summary['test_loss']['mean']:.2e} ± {summary['test_loss']['sd']:.1e}"]
         for w in WEIGHTINGS:
