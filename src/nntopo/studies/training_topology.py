@@ -311,7 +311,7 @@ def _figure(fig: Any, ncols: int, nrows: int = 1) -> Any:
     import matplotlib.pyplot as plt
 
     if fig is None:
-        fig = plt.figure(figsize=(4.2 * ncols, 3.4 * nrows))
+        fig = plt.figure(figsize=(4.6 * ncols, 3.6 * nrows), layout="constrained")
     return fig
 
 
@@ -360,7 +360,7 @@ def plot_cells_and_loss(out: str | os.PathLike, *, cell_dim: int | None = None, 
     epochs = np.where(ok, series.epoch.values, -1).max(axis=0).astype(np.float64)
     epochs[epochs < 0] = np.nan
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.6))
+        _, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
     for row in cells:
         ax.plot(epochs, row, color="tab:blue", lw=0.6, alpha=0.35)
     ax.plot(epochs, _nanmean(cells), color="tab:blue", lw=2, label=f"{label} (mean)")
