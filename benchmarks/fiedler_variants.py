@@ -7,7 +7,7 @@ adjacencies. Prints a Markdown table: per variant and adjacency, the weighted (a
 reference, unweighted) misclassification over seeds as mean ± sd and the share of seeds
 at 0%.
 
-    .venv/bin/python benchmarks/fiedler_variants.py runs/circles_paper [--snapshot -1]
+    .venv/bin/python benchmarks/fiedler_variants.py runs/circles_paper [--snapshot -1] [--match box]
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ def variants(base: FiedlerSettings) -> dict[str, FiedlerSettings]:
         "box: data, no margin": r(base, margin=0.0),
         "box: data +50%": r(base, margin=0.5),
         "box: [-3, 3]^2": r(base, box=(-3.0, 3.0), margin=0.0),
+        "box: [-6, 6]^2": r(base, box=(-6.0, 6.0), margin=0.0),
+        "box: [-20, 20]^2": r(base, box=(-20.0, 20.0), margin=0.0),
         "vertex: 1+count^0.5": r(base, power=0.5),
         "vertex: 1+count^2": r(base, power=2.0),
         "vertex: 1+count^4": r(base, power=4.0),
@@ -47,6 +49,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out")
     p.add_argument("--snapshot", type=int, default=-1)
+    p.add_argument("--match", default="", help="only the variants whose label contains this text")
     args = p.parse_args()
     config = stored_config(args.out)
     data = sweep_data(config)
@@ -56,6 +59,8 @@ def main() -> None:
     print("| variant | adjacency | weighted miscl. % | weighted at 0% | weighted error | unweighted miscl. % |")
     print("|---|---|---|---|---|---|")
     for label, s in variants(config.analysis("fiedler")).items():
+        if args.match not in label:
+            continue
         res = [FIEDLER.compute(s, config, i, snap, net, data) for i, net in enumerate(nets)]
         mis = np.array([r["fiedler_misclassification"] for r in res])  # (seeds, adjacency, weighting)
         err = np.array([r["fiedler_error"] for r in res])
