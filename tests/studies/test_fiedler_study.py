@@ -270,3 +270,12 @@ def _graph(cx):
     from nntopo.polyhedral import dual_graph
 
     return dual_graph(cx)
+
+
+def test_summary_writers_take_one_summary_or_a_list_and_refuse_anything_else():
+    from nntopo.studies.fiedler import summary_csv, summary_markdown
+
+    with pytest.raises(TypeError, match="summaries"):
+        summary_markdown("runs/circles_paper")  # a path is not a summary
+    with pytest.raises(TypeError, match="summaries"):
+        summary_csv([{"name": "x"}])

@@ -329,17 +329,28 @@ _HEADER = ["sweep", "adjacency", "seeds", "train loss", "test loss", "unweighted
            "unweighted error", "weighted miscl. %", "weighted at 0%", "weighted error"]
 
 
-def summary_markdown(summaries: list[dict]) -> str:
+def _summaries(summaries: object) -> list[dict]:
+    """One :func:`fiedler_summary` result or a list of them, as a list."""
+    if isinstance(summaries, dict):
+        return [summaries]
+    if not isinstance(summaries, (list, tuple)) or not all(isinstance(x, dict) and "rows" in x for x in summaries):
+        raise TypeError(f"summaries must be a fiedler_summary result or a list of them, got {type(summaries).__name__}")
+    return list(summaries)
+
+
+def summary_markdown(summaries: dict | list[dict]) -> str:
     """A Markdown table of one or more :func:`fiedler_summary` results (mean ± sd over seeds;
     "at 0%" is the share of seeds whose partition misclassifies no region)."""
+    summaries = _summaries(summaries)
     lines = ["| " + " | ".join(_HEADER) + " |", "|" + "---|" * len(_HEADER)]
     for s in summaries:
         lines += ["| " + " | ".join(r) + " |" for r in _table_rows(s)]
     return "\n".join(lines) + "\n"
 
 
-def summary_csv(summaries: list[dict]) -> str:
+def summary_csv(summaries: dict | list[dict]) -> str:
     """The summaries as CSV, one row per sweep, adjacency and weighting, raw numbers (shares in [0, 1])."""
+    summaries = _summaries(summaries)
     import csv
 
     buf = io.StringIO()
