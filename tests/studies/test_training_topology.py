@@ -224,3 +224,17 @@ def test_packaged_duffing_configs_parse():
         assert c.n_networks == 25 and dict(c.data.params)["regime"] == regime
         # Full batch: one step per epoch over every collocation point.
         assert c.training.batch_size == dict(c.data.params)["n_t"] * dict(c.data.params)["n_x0"]
+
+
+def test_series_keep_only_the_evenly_spaced_snapshots_in_epoch_order(tmp_path):
+    """Listed epochs in the same sweep come after the every-k ones on the snapshot axis;
+    the series (and so Table 2's lags and differences) must not include them."""
+    raw = _tiny(networks=1)
+    raw["training"]["snapshots"] = {"every": 8, "at_epochs": [3, 13]}
+    out = tmp_path / "run"
+    run_sweep(parse_config(raw), out, workers=1)
+    assert list(open_results(out).snapshot_epoch.values[0]) == [0, 8, 16, 24, 3, 13]
+    from nntopo.studies import training_topology as tt
+
+    assert list(tt.topology_series(out).epoch.values[0]) == [0, 8, 16, 24]
+    assert list(tt.heatmap(out, 0).epoch.values) == [0, 8, 16, 24]

@@ -689,7 +689,7 @@ def betti_heatmap(share_curves: Any, n_cells: Any, n_rows: int = 256) -> np.ndar
     shares 0..1 (:func:`sample_curves_share` with ``np.linspace(0, 1, G)``); ``n_cells``
     (S,) the complexes' cell counts (ints >= 1). Row j of the result is
     ``y = j / (n_rows - 1)`` of ``M = max(n_cells)`` cells: complex s reads its grid at
-    share ``y M / n_cells[s]`` (the grid point at or below it), and NaN once ``y M``
+    share ``y M / n_cells[s]`` (the nearest grid point), and NaN once ``y M``
     exceeds its own count. Returns (n_rows, S, d + 1) float64.
 
     The share is read at the nearest grid point, so a complex of n cells is read to

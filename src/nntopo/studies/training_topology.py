@@ -152,18 +152,30 @@ BETTI = register_analysis(Analysis(
 # --------------------------------------------------------------------------- reading a sweep
 
 
-def topology_series(out: str | os.PathLike) -> xr.Dataset:
-    """Per network and snapshot (dims ``network``, ``snapshot``): ``epoch`` (int64, -1
-    where not reached), ``loss`` (the training loss at that epoch; NaN where not
-    reached), ``n_vertices`` (0-cells), ``n_cells`` (all cells, int64, -1 where not
-    computed) and ``critical_share`` (share of cells where b_1 peaks). Snapshots are
-    those of the ``betti`` analysis, in the store's order (epochs increasing for an
-    ``every`` policy)."""
+def _time_series(out: str | os.PathLike) -> xr.Dataset:
+    """The store of ``out`` restricted to the ``every``-policy snapshots: epochs 0, k, 2k, ...
+    in increasing order, the evenly spaced series that lags and differences assume.
+    Snapshots of other policies (thresholds, listed epochs) in the same sweep would put
+    the series out of time order or repeat epochs, so they are left out here."""
     from ..sweep.store import open_results
 
     ds = open_results(out)
     if "betti_n_cells" not in ds:
         raise ValueError(f"out: {out} holds no betti analysis")
+    every = ds.snapshot_policy.values == "every_k"
+    if not every.any():
+        raise ValueError(f"out: {out} has no snapshots of an 'every' policy; the training-topology series need "
+                         "[training.snapshots] every = k")
+    return ds.isel(snapshot=np.flatnonzero(every))
+
+
+def topology_series(out: str | os.PathLike) -> xr.Dataset:
+    """Per network and snapshot (dims ``network``, ``snapshot``): ``epoch`` (int64, -1
+    where not reached), ``loss`` (the training loss at that epoch; NaN where not
+    reached), ``n_vertices`` (0-cells), ``n_cells`` (all cells, int64, -1 where not
+    computed) and ``critical_share`` (share of cells where b_1 peaks). Only the snapshots
+    of the ``every`` policy, in epoch order (:func:`_time_series`)."""
+    ds = _time_series(out)
     epoch = ds.snapshot_epoch.values.astype(np.int64)
     loss = np.full(epoch.shape, np.nan)
     hist = ds.train_loss.values
@@ -203,10 +215,9 @@ def heatmap(out: str | os.PathLike, network: int | None = 0, *, n_rows: int = 20
     where a snapshot is missing), from :func:`nntopo.polyhedral.betti_heatmap`.
     """
     from ..polyhedral import betti_heatmap
-    from ..sweep.store import open_results
 
     n_rows = check_int(n_rows, "n_rows", minimum=2)
-    ds = open_results(out)
+    ds = _time_series(out)
     series = topology_series(out)
     ok = _complete(series)
     nets = list(range(ds.sizes["network"])) if network is None else [
@@ -343,15 +354,13 @@ def plot_cells_and_loss(out: str | os.PathLike, *, cell_dim: int | None = None, 
     (per network thin, mean thick). Returns the axes of the cells."""
     import matplotlib.pyplot as plt
 
-    from ..sweep.store import open_results
-
     series = topology_series(out)
     ok = _complete(series)
     if cell_dim is None:
         cells = series.n_cells.values.astype(np.float64)
         label = "cells"
     else:
-        ds = open_results(out)
+        ds = _time_series(out)
         cell_dim = check_int(cell_dim, "cell_dim", minimum=0, maximum=ds.sizes["cell_dim"] - 1)
         cells = ds.betti_f_vector.sel(cell_dim=cell_dim).values.astype(np.float64)
         label = f"{cell_dim}-cells"
@@ -381,9 +390,7 @@ def plot_betti_curves(out: str | os.PathLike, network: int = 0, *, epochs: tuple
     """Figure 4: the mean Betti curves (one panel per degree, x the number of cells added)
     of ``network`` at ``epochs`` (snapshot epochs; default first, middle and last).
     Returns the figure."""
-    from ..sweep.store import open_results
-
-    ds = open_results(out)
+    ds = _time_series(out)
     series = topology_series(out)
     network = check_int(network, "network", minimum=0, maximum=ds.sizes["network"] - 1)
     ok = _complete(series)[network]
