@@ -121,8 +121,16 @@ class JoblibExecutor(Executor):
         self._pool = None
 
     def _new_pool(self):
+        import warnings
+
         from joblib.externals.loky import ProcessPoolExecutor
 
+        # loky replaces a worker whose memory grew past its leak threshold (torch and numba
+        # caches grow it) and warns "A worker stopped while some jobs were given to the
+        # executor"; no job is lost, so for a user the warning is noise. Only that warning
+        # from loky is silenced: a worker that dies mid-job still fails its job.
+        warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor",
+                                category=UserWarning, module="joblib.externals.loky")
         return ProcessPoolExecutor(max_workers=self.workers, env=_ONE_THREAD_ENV, initializer=_exit_with_parent,
                                    initargs=(os.getpid(),))
 
