@@ -166,6 +166,13 @@ def test_summary_equals_hand_computation(sweep, tmp_path):
     assert md.count("\n") == 4 and "| hamming |" in md and "6.7 ± 11.5" in md and "67%" in md
     csv_lines = summary_csv([s]).splitlines()
     assert len(csv_lines) == 5 and csv_lines[1].split(",")[2:4] == ["exact", "unweighted"]
+    # a disconnected graph (no Fiedler vector) is left out of its row's statistics, and the table says so
+    store.write("fiedler_misclassification", (2, 1), np.array([[0.75, 0.2], [np.nan, np.nan]]))
+    holes = fiedler_summary(out)
+    assert holes["rows"]["hamming"]["weighted"]["misclassification"]["n"] == 2
+    assert "| hamming | 3 (1 without a Fiedler vector) |" in summary_markdown(holes)
+    assert "| exact | 3 |" in summary_markdown(holes)
+    store.write("fiedler_misclassification", (2, 1), mis[2])
     for network, acc in enumerate((1.0, 1.0, 0.9)):
         store.write("snapshot_train_acc", (network,), np.array([1.0, acc]))
     kept = fiedler_summary(out, min_train_acc=1.0)
