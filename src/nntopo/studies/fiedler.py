@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._validation import check_choice, check_int, check_real
-from ..sweep.analyses import Analysis, Layout, Variable, register_analysis
+from ..sweep.analyses import Analysis, Layout, Variable, parse_complex_box, register_analysis
 from ..sweep.config import SweepConfig, Table
 
 if TYPE_CHECKING:
@@ -82,19 +82,10 @@ class FiedlerSettings:
 
 
 def _parse(table: Table, config: SweepConfig) -> FiedlerSettings:
+    box = parse_complex_box(table, config, "data")
     d = config.network.widths[0]
-    if d > 3:
-        raise table.error(None, f"the complex is computed for inputs of dimension <= 3; this network takes {d}")
     if config.network.widths[-1] != 2:
         raise table.error(None, f"the Fiedler evaluation needs 2 classes; this network has {config.network.widths[-1]}")
-    if table.has("box") and isinstance(table.data["box"], str):
-        box: tuple[float, float] | str = table.choice("box", ("data",))
-    elif table.has("box"):
-        box = table.list("box", lambda n, v: check_real(v, n))
-        if len(box) != 2 or not box[0] < box[1]:
-            raise table.error("box", f'expected [lo, hi] with lo < hi, or "data"; got {list(box)}')
-    else:
-        box = "data"
     margin = table.real("margin", 0.05, minimum=0.0)
     if box != "data" and table.has("margin"):
         raise table.error("margin", 'applies only to box = "data"')

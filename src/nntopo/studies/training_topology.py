@@ -34,7 +34,7 @@ import numpy as np
 import xarray as xr
 
 from .._validation import check_int, check_real
-from ..sweep.analyses import Analysis, Layout, Variable, register_analysis
+from ..sweep.analyses import Analysis, Layout, Variable, parse_complex_box, register_analysis
 from ..sweep.config import SweepConfig, Table
 
 if TYPE_CHECKING:
@@ -80,15 +80,7 @@ class BettiSettings:
 
 
 def _parse(table: Table, config: SweepConfig) -> BettiSettings:
-    d = config.network.widths[0]
-    if d > 3:
-        raise table.error(None, f"the complex is computed for inputs of dimension <= 3; this network takes {d}")
-    if table.has("box") and isinstance(table.data["box"], str):
-        box: tuple[float, float] | str = table.choice("box", ("data",))
-    else:
-        box = table.list("box", lambda n, v: check_real(v, n), (-1.0, 1.0))
-        if len(box) != 2 or not box[0] < box[1]:
-            raise table.error("box", f'expected [lo, hi] with lo < hi, or "data"; got {list(box)}')
+    box = parse_complex_box(table, config, (-1.0, 1.0))
     n_trials = table.int("n_trials", 100, minimum=1)
     seed = table.int("seed", 0, minimum=0)
     grid = table.int("grid", 201, minimum=2)

@@ -44,6 +44,7 @@ __all__ = [
     "LandscapeSettings",
     "PolyhedralSettings",
     "polyhedral_box",
+    "parse_complex_box",
     "LANDSCAPES",
     "POLYHEDRAL",
 ]
@@ -256,17 +257,26 @@ class PolyhedralSettings:
         return {"box": self.box if isinstance(self.box, str) else list(self.box)}
 
 
-def _parse_polyhedral(table: Table, config: SweepConfig) -> PolyhedralSettings:
+def parse_complex_box(table: Table, config: SweepConfig, default: tuple[float, float] | str) -> tuple[float, float] | str:
+    """The ``box`` key of an analysis that builds the polyhedral complex: ``"data"`` or
+    ``[lo, hi]`` with ``lo < hi`` (every input coordinate), ``default`` when absent; and
+    the network's input dimension checked to be at most 3 (the complex's size grows fast
+    with it). Errors name the table and the key."""
     d = config.network.widths[0]
     if d > 3:
         raise table.error(None, f"the complex is computed for inputs of dimension <= 3; this network takes {d}")
-    if table.has("box") and isinstance(table.data["box"], str):
-        box: tuple[float, float] | str = table.choice("box", ("data",))
-    else:
-        box = table.list("box", lambda n, v: check_real(v, n), ("data",))
-        if box != ("data",) and (len(box) != 2 or not box[0] < box[1]):
-            raise table.error("box", f'expected [lo, hi] with lo < hi, or "data"; got {list(box)}')
-        box = "data" if box == ("data",) else box
+    if not table.has("box"):
+        return default
+    if isinstance(table.data["box"], str):
+        return table.choice("box", ("data",))
+    box = table.list("box", lambda n, v: check_real(v, n))
+    if len(box) != 2 or not box[0] < box[1]:
+        raise table.error("box", f'expected [lo, hi] with lo < hi, or "data"; got {list(box)}')
+    return box
+
+
+def _parse_polyhedral(table: Table, config: SweepConfig) -> PolyhedralSettings:
+    box = parse_complex_box(table, config, "data")
     return PolyhedralSettings(box)
 
 
