@@ -168,20 +168,25 @@ def _tri_key(a, b, c):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _add_vertex(x, y, z):  # pragma: no cover - compiled
+    # the triangle {x, y, z} as a < b < c, for an edge x < y and a third vertex z
+    if z < x:
+        return z, x, y
+    if z < y:
+        return x, z, y
+    return x, y, z
+
+
+@numba.njit(cache=True)
 def _push_coboundary(heap, x, y, E, apex, tau, DNF, order, memo):  # pragma: no cover - compiled
     nv = E.shape[0]
     for z in range(nv):
         if z == x or z == y:
             continue
-        if z < x:
-            a, b, c = z, x, y
-        elif z < y:
-            a, b, c = x, z, y
-        else:
-            a, b, c = x, y, z
         # an apex triangle's value is >= its edges' too (a2 >= a(x), a(y))
         if E[x, z] > tau or E[y, z] > tau:
             continue
+        a, b, c = _add_vertex(x, y, z)
         v = _tri_value(a, b, c, E, apex, tau, DNF, order, memo)
         if v <= tau:
             heapq.heappush(heap, (v, _tri_key(a, b, c)))
@@ -256,14 +261,9 @@ def _reduce(E, ex, ey, ev, apex, tau, DNF, order, maxdim):  # pragma: no cover -
         for z in range(nv):
             if z == x or z == y:
                 continue
-            if z < x:
-                a, b, c = z, x, y
-            elif z < y:
-                a, b, c = x, z, y
-            else:
-                a, b, c = x, y, z
             if E[x, z] > v or E[y, z] > v:
                 continue
+            a, b, c = _add_vertex(x, y, z)
             if _tri_value(a, b, c, E, apex, tau, DNF, order, memo) == v:
                 t_key = _tri_key(a, b, c)
                 break
