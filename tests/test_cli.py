@@ -157,27 +157,8 @@ def test_demo_refuses_a_folder_of_another_config(tmp_path, tiny_toml):
 
 # --------------------------------------------------------------------------- nntopo run
 
-SWEEP_TOML = """\
-name = "tiny"
-[data]
-dataset = "nine_disks"
-[data.batches.c2]
-label = 1
-every = 10
-[network]
-widths = [2, 8, 8, 2]
-[training]
-seeds = [0, 1]
-epochs = 2
-lr = 3e-3
-[training.snapshots]
-thresholds = [0.5, 0.9]
-[analysis.landscapes]
-grid = [0.0, 1.0, 0.05]
-levels = 2
-[analysis.polyhedral]
-box = [-70, 70]
-"""
+# The demo's tiny config as a plain sweep, two epochs.
+SWEEP_TOML = TINY_TOML.replace('name = "tiny-demo"', 'name = "tiny"').replace("epochs = 3", "epochs = 2")
 
 
 @pytest.fixture
