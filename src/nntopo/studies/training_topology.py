@@ -167,7 +167,11 @@ def topology_series(out: str | os.PathLike) -> xr.Dataset:
     reached), ``n_vertices`` (0-cells), ``n_cells`` (all cells, int64, -1 where not
     computed) and ``critical_share`` (share of cells where b_1 peaks). Only the snapshots
     of the ``every`` policy, in epoch order (:func:`_time_series`)."""
-    ds = _time_series(out)
+    return _series(_time_series(out))
+
+
+def _series(ds: xr.Dataset) -> xr.Dataset:
+    """:func:`topology_series` of a store already restricted by :func:`_time_series`."""
     epoch = ds.snapshot_epoch.values.astype(np.int64)
     loss = np.full(epoch.shape, np.nan)
     hist = ds.train_loss.values
@@ -210,7 +214,7 @@ def heatmap(out: str | os.PathLike, network: int | None = 0, *, n_rows: int = 20
 
     n_rows = check_int(n_rows, "n_rows", minimum=2)
     ds = _time_series(out)
-    series = topology_series(out)
+    series = _series(ds)
     ok = _complete(series)
     nets = list(range(ds.sizes["network"])) if network is None else [
         check_int(network, "network", minimum=0, maximum=ds.sizes["network"] - 1)]
@@ -346,13 +350,13 @@ def plot_cells_and_loss(out: str | os.PathLike, *, cell_dim: int | None = None, 
     (per network thin, mean thick). Returns the axes of the cells."""
     import matplotlib.pyplot as plt
 
-    series = topology_series(out)
+    ds = _time_series(out)
+    series = _series(ds)
     ok = _complete(series)
     if cell_dim is None:
         cells = series.n_cells.values.astype(np.float64)
         label = "cells"
     else:
-        ds = _time_series(out)
         cell_dim = check_int(cell_dim, "cell_dim", minimum=0, maximum=ds.sizes["cell_dim"] - 1)
         cells = ds.betti_f_vector.sel(cell_dim=cell_dim).values.astype(np.float64)
         label = f"{cell_dim}-cells"
@@ -383,7 +387,7 @@ def plot_betti_curves(out: str | os.PathLike, network: int = 0, *, epochs: tuple
     of ``network`` at ``epochs`` (snapshot epochs; default first, middle and last).
     Returns the figure."""
     ds = _time_series(out)
-    series = topology_series(out)
+    series = _series(ds)
     network = check_int(network, "network", minimum=0, maximum=ds.sizes["network"] - 1)
     ok = _complete(series)[network]
     available = series.epoch.values[network][ok]
