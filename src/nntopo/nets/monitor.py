@@ -265,13 +265,13 @@ class TopologyMonitor:
         from ..landscapes import ActivationLandscape, layer_diagrams, norms_per_layer
         from ..polyhedral import polyhedral_complex
 
-        names = _check_layers(model, self._layers)  # before any work: a bad name fails fast
+        # Cheapest refusals first: capture checks the layer names and that X fits the model
+        # (its errors name them), the complex refuses a non-Linear/ReLU model; only then Rips.
+        acts = capture(model, self._X, layers=_check_layers(model, self._layers))
         fvec = None
         if self.complex:
-            # First: a model the complex refuses fails before the Rips computations.
             cx = polyhedral_complex(model, box=self.box)
             fvec = np.asarray(cx.f_vector, dtype=np.int64)
-        acts = capture(model, self._X, layers=names)
         order = list(acts)
         acts = {n: a.reshape(a.shape[0], -1) for n, a in acts.items()}
         modules = dict(model.named_modules())
