@@ -1,7 +1,6 @@
 """TopologyMonitor: records checked against independent computations on copies of the model."""
 
 import copy
-import json
 import os
 import subprocess
 import sys
