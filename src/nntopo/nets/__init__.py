@@ -2,6 +2,7 @@
 
 from .capture import capturable_layers, capture
 from .mlp import MLP
+from .monitor import TopologyMonitor, load_monitor
 from .pinn import DuffingPINN, duffing_pinn_loss, duffing_residuals
 from .train import (
     AccuracyThresholds,
@@ -31,4 +32,15 @@ __all__ = [
     "DuffingPINN",
     "duffing_pinn_loss",
     "duffing_residuals",
+    "TopologyMonitor",
+    "load_monitor",
 ]
+
+
+def __getattr__(name: str):
+    # nntopo.nets.LightningTopologyMonitor: built on first access (Lightning is an optional extra).
+    if name == "LightningTopologyMonitor":
+        from . import monitor
+
+        return monitor.LightningTopologyMonitor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
