@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -56,6 +57,8 @@ __all__ = [
     "check_figures",
     "draw_figures",
 ]
+
+logger = logging.getLogger("nntopo")
 
 #: The two readings of "topological complexity" per layer (see :func:`topological_complexity`).
 COMPLEXITY = ("norm_of_mean", "mean_of_norms")
@@ -723,8 +726,9 @@ def draw_figures(store: str | os.PathLike | xr.Dataset, out_dir: str | os.PathLi
     ``STORE/figures``, created) as PNG (:data:`FIGURES`); return their paths in figure order.
 
     Figures 2-4 need a snapshot that some network counts at (Figure 3 also two landscapes
-    to project); Figure 1 needs the sweep folder and a snapshot ``network`` reached. A
-    figure the store does not allow is left out. Files are written through a temporary
+    to project); Figure 1 needs the sweep folder, a snapshot ``network`` reached and the
+    sweep's data files (left out with a warning when they are missing). A figure the
+    store does not allow is left out. Files are written through a temporary
     name and a rename, so a reader never sees half a PNG.
     """
     from matplotlib.figure import Figure
@@ -750,7 +754,10 @@ def draw_figures(store: str | os.PathLike | xr.Dataset, out_dir: str | os.PathLi
     if folder is not None and bool(ds["snapshot_reached"].values[network].any()) \
             and (folder / "sweep.json").is_file():
         fig = Figure(figsize=_figure1_size(len(_default_layers(names))), layout="constrained")
-        save(plot_activations(folder, network, fig=fig), 1)
+        try:
+            save(plot_activations(folder, network, fig=fig), 1)
+        except FileNotFoundError as exc:  # data files (e.g. MNIST's IDX files) not on this machine
+            logger.warning("Figure 1 left out: its data could not be loaded (%s)", exc)
     counted = int((mean["n_networks"].values > 0).sum())
     if counted:
         fig = Figure(figsize=_figure2_size(counted, len(names)), layout="constrained")
