@@ -199,6 +199,32 @@ def _print_run(summary) -> None:
 
 
 @app.command()
+def figures(
+    store: Path = typer.Argument(..., help="A sweep folder (what nntopo run --out wrote) with the landscapes "
+                                           "analysis."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for the PNG files (default "
+                                                                 "STORE/figures; created)."),
+) -> None:
+    """Draw the activation-landscapes paper's Figures 1-4 from a sweep's store as PNG files.
+
+    Figure 1: PCA of the activations of network 0 at its last reached snapshot; Figure 2:
+    average landscapes (thresholds by layers); Figure 3: PCA landscape curves; Figure 4:
+    topological complexity per layer. Figures the store does not allow are left out.
+    """
+    from .studies.activation_landscapes import check_figures, draw_figures
+
+    try:
+        check_figures(store, out)
+    except _ARGUMENT_ERRORS as exc:
+        raise _usage_error(exc) from None
+    paths = draw_figures(store, out)
+    for path in paths:
+        typer.echo(str(path))
+    if not paths:
+        typer.echo("no figure drawn: no network reached any snapshot yet", err=True)
+
+
+@app.command()
 def version() -> None:
     """Print the nntopo version."""
     typer.echo(__version__)

@@ -166,24 +166,23 @@ def test_summary_reads_the_store_not_memory(copy):
 
 
 def test_sweep_plots_check_their_arguments(tiny):
+    """The store figures left in plotting.sweep (the landscape ones are the study's, tested in
+    tests/studies/test_activation_landscapes_figures.py)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nntopo.plotting.sweep import plot_sweep_landscape, plot_sweep_norms
+    from nntopo.plotting.sweep import plot_sweep_training
 
     ds = open_results(tiny[1]).load()
     fig, ax = plt.subplots()
     try:
-        assert plot_sweep_landscape(ds, 0, 1, ax=ax) is ax
-        assert len(ax.lines) == 2  # one line per level
-        np.testing.assert_array_equal(ax.lines[0].get_ydata(), mean_over_networks(ds, "landscape")[0, 1, 0])
-        with pytest.raises(ValueError, match="snapshot must be <= 2"):
-            plot_sweep_landscape(ds, 3, 0, ax=ax)
+        assert plot_sweep_training(ds, ax=ax) is ax
+        assert len(ax.lines) == 2 * (3 + 1)  # train and test: each network and the mean
         with pytest.raises(TypeError, match="ds must be the xarray.Dataset of a sweep"):
-            plot_sweep_norms({"landscape_norm": 1}, ax=ax)
-        with pytest.raises(ValueError, match="ds has no landscape_norm"):
-            plot_sweep_norms(ds.drop_vars("landscape_norm"), ax=ax)
+            plot_sweep_training({"train_acc": 1}, ax=ax)
+        with pytest.raises(ValueError, match="ds has no train_acc"):
+            plot_sweep_training(ds.drop_vars("train_acc"), ax=ax)
     finally:
         plt.close(fig)

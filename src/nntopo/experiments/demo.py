@@ -114,13 +114,14 @@ def summarize(out_dir: str | os.PathLike) -> dict:
     """Per snapshot, from the store: networks that reached it, mean epoch, mean f-vector, Euler characteristics,
     mean landscape norm of every layer; plus the final accuracies of every network."""
     from ..plotting.sweep import mean_over_networks, snapshot_labels
+    from ..studies.activation_landscapes import topological_complexity
 
     ds = open_results(out_dir).load()
     reached = ds["snapshot_reached"].values
     rows = []
     labels = snapshot_labels(ds)
     has_land, has_cx = "landscape_norm" in ds, "f_vector" in ds
-    norms = mean_over_networks(ds, "landscape_norm") if has_land else None
+    norms = topological_complexity(ds, statistic="mean_of_norms").values if has_land else None
     fvec = mean_over_networks(ds, "f_vector") if has_cx else None
     for s, label in enumerate(labels):
         r = reached[:, s]
@@ -145,30 +146,30 @@ def _save(fig, path: Path, dpi: int = 120) -> None:
     """Save through a temporary name and a rename (a reader never sees half a PNG)."""
     import matplotlib.pyplot as plt
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
+    from ..plotting.sweep import save_figure
+
     try:
-        fig.savefig(tmp, dpi=dpi)
-        os.replace(tmp, path)
+        save_figure(fig, path, dpi=dpi)
     finally:
-        tmp.unlink(missing_ok=True)
         plt.close(fig)
 
 
 def draw_figures(out_dir: str | os.PathLike) -> list[Path]:
     """Draw the demo's figures from the store of the sweep in ``out_dir`` into ``out_dir/figures``; return their paths.
 
-    Training curves (every network and the mean); the mean activation landscapes per
-    snapshot (rows) and layer (columns); mean landscape norms per layer; PCA landscape
-    curves of the mean landscapes; the complex of network 0 at its last reached snapshot.
-    Figures that need an analysis the sweep did not run, or a snapshot no network
-    reached, are left out.
+    Training curves (every network and the mean); the average activation landscapes per
+    snapshot (rows) and layer (columns), the topological complexity per layer and the PCA
+    landscape curves, drawn by the activation-landscapes study
+    (:mod:`nntopo.studies.activation_landscapes`, its Figures 2, 4 and 3); the complex of
+    network 0 at its last reached snapshot. Figures that need an analysis the sweep did
+    not run, or a snapshot no network reached, are left out.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..plotting.sweep import plot_sweep_curves, plot_sweep_landscape, plot_sweep_norms, plot_sweep_training
+    from ..plotting.sweep import plot_sweep_training
 
     out = Path(out_dir)
     ds = open_results(out).load()
@@ -185,47 +186,28 @@ def draw_figures(out_dir: str | os.PathLike) -> list[Path]:
     _save(fig, folder / "training_curves.png")
     drawn.append(folder / "training_curves.png")
 
-    reached_any = ds["snapshot_reached"].values.any(axis=0)
-    snaps = [s for s in range(ds.sizes["snapshot"]) if reached_any[s]]
-    if "landscape" in ds and snaps:
-        from ..plotting.sweep import snapshot_labels
-
-        labels = snapshot_labels(ds)
-        names = [str(x) for x in ds["layer"].values]
-        fig, axes = plt.subplots(len(snaps), len(names), figsize=(1.3 * len(names), 1.1 * len(snaps)),
-                                 sharex=True, sharey=True, squeeze=False)
-        for i, s in enumerate(snaps):
-            for j in range(len(names)):
-                plot_sweep_landscape(ds, s, j, ax=axes[i, j])
-                axes[i, j].set_xlabel("")
-                axes[i, j].tick_params(labelsize=5)
-                if i == 0:
-                    axes[0, j].set_title(names[j], fontsize=7)
-            axes[i, 0].set_ylabel(labels[s], fontsize=7)
-        axes[0, 0].set_xlim(0, 0.5)
-        fig.suptitle(f"H{ds['landscape'].attrs['hom_dim']} activation landscapes, mean over {n_nets} networks "
-                     "(rows: snapshot, columns: layer)", fontsize=9)
-        fig.tight_layout()
-        _save(fig, folder / "activation_landscapes.png")
-        drawn.append(folder / "activation_landscapes.png")
-
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        plot_sweep_norms(ds, ax=ax)
-        ax.set_title(f"topological complexity: L2 norm of the landscape per layer, mean over {n_nets} networks",
-                     fontsize=8)
-        fig.tight_layout()
-        _save(fig, folder / "landscape_norms.png")
-        drawn.append(folder / "landscape_norms.png")
-
-        fig, ax = plt.subplots(figsize=(5, 4))
-        plot_sweep_curves(ds, ax=ax)
-        ax.set_title("activation landscape curves (PCA of the mean landscapes)", fontsize=9)
-        fig.tight_layout()
-        _save(fig, folder / "landscape_curves.png")
-        drawn.append(folder / "landscape_curves.png")
+    if "landscape" in ds:
+        drawn += _landscape_figures(ds, folder)
 
     if "f_vector" in ds and len(ds["cell_dim"]) == 3 and ds["snapshot_reached"].values[0].any():
         drawn.append(_complex_figure(out, ds, folder / "complex_final.png"))
+    return drawn
+
+
+def _landscape_figures(ds, folder: Path) -> list[Path]:
+    """The study's Figures 2, 4 and 3 under the demo's file names (those the store allows)."""
+    from ..studies.activation_landscapes import (average_landscapes, plot_average_landscapes, plot_complexity,
+                                                 plot_landscape_curves)
+
+    counted = int((average_landscapes(ds)["n_networks"].values > 0).sum())
+    if not counted:
+        return []
+    drawn = [folder / "activation_landscapes.png", folder / "landscape_norms.png"]
+    _save(plot_average_landscapes(ds), drawn[0])
+    _save(plot_complexity(ds).figure, drawn[1])
+    if counted * ds.sizes["layer"] >= 2:
+        drawn.append(folder / "landscape_curves.png")
+        _save(plot_landscape_curves(ds).figure, drawn[2])
     return drawn
 
 

@@ -40,12 +40,14 @@ def plot_norms_per_layer(
     ax: Axes | None = None,
     layer_names: Sequence[str] | None = None,
     series_labels: Sequence[str] | None = None,
+    cmap: str = "viridis",
 ) -> Axes:
     """Plot landscape norms ("topological complexity") per layer, one line per series.
 
     ``norms`` has shape (n_series, n_layers), e.g. one row per training threshold, or
     (n_layers,) for one series; ``layer_names`` has n_layers entries and
-    ``series_labels`` n_series.
+    ``series_labels`` n_series. Series are coloured in order along the matplotlib
+    colormap ``cmap`` (the paper's yellow-to-purple is ``"viridis_r"``).
     """
     import matplotlib
 
@@ -60,7 +62,9 @@ def plot_norms_per_layer(
         raise ValueError(f"series_labels must have one entry per series ({n_series}), got {len(series_labels)}")
     ax = _axes(ax, (6, 3.5))
     x = np.arange(norms.shape[1])
-    colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, norms.shape[0]))
+    if not isinstance(cmap, str) or cmap not in matplotlib.colormaps:
+        raise ValueError(f"cmap must be the name of a matplotlib colormap, got {cmap!r}")
+    colors = matplotlib.colormaps[cmap](np.linspace(0, 0.9, norms.shape[0]))
     for i, row in enumerate(norms):
         label = None if series_labels is None else series_labels[i]
         ax.plot(x, row, "o-", color=colors[i], ms=3, label=label)

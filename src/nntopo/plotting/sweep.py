@@ -1,19 +1,33 @@
 """Figures of a sweep, drawn from its store (``nntopo.sweep.open_results``), averaged over networks.
 
-Every function takes the results ``ds`` (an ``xarray.Dataset``) and ``ax=`` and returns
-the axes. Averages over networks use only the networks that reached the snapshot; the
-mean of landscapes is the pointwise mean of each level (the paper's average landscape).
+Every plotting function takes the results ``ds`` (an ``xarray.Dataset``) and ``ax=`` and
+returns the axes. Averages over networks use only the networks that reached the
+snapshot. The activation-landscape figures (average landscapes, complexity per layer,
+PCA curves) are the study's: :mod:`nntopo.studies.activation_landscapes`.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 from matplotlib.axes import Axes
 
-from .._validation import check_int
+__all__ = ["mean_over_networks", "snapshot_labels", "plot_sweep_training", "save_figure"]
 
-__all__ = ["mean_over_networks", "snapshot_labels", "plot_sweep_training", "plot_sweep_landscape",
-           "plot_sweep_norms", "plot_sweep_curves"]
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
+    """Save ``fig`` as ``path`` through a temporary name in the same folder and a rename,
+    so a reader never sees half a file; return the path."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        fig.savefig(tmp, dpi=dpi)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
@@ -82,60 +96,4 @@ def plot_sweep_training(ds, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
     ax.legend(fontsize=8, loc="lower right")
-    return ax
-
-
-def plot_sweep_landscape(ds, snapshot: int, layer: int, ax: Axes | None = None) -> Axes:
-    """Mean landscape levels λ_1..λ_k over networks at one snapshot and layer (indices), against t."""
-    _check_ds(ds, "landscape")
-    snapshot = check_int(snapshot, "snapshot", minimum=0, maximum=ds.sizes["snapshot"] - 1)
-    layer = check_int(layer, "layer", minimum=0, maximum=ds.sizes["layer"] - 1)
-    ax = _axes(ax, (4, 3))
-    mean = mean_over_networks(ds, "landscape")[snapshot, layer]
-    t = np.asarray(ds["t"].values)
-    for k, row in enumerate(mean, start=1):
-        ax.plot(t, row, lw=1, label=f"λ{k}" if k <= 3 else None)
-    ax.set_xlabel("t")
-    ax.set_ylim(bottom=0)
-    return ax
-
-
-def plot_sweep_norms(ds, ax: Axes | None = None) -> Axes:
-    """Mean landscape norm per layer ("topological complexity"), one line per reached snapshot."""
-    from .landscapes import plot_norms_per_layer
-
-    _check_ds(ds, "landscape_norm")
-    mean = mean_over_networks(ds, "landscape_norm")
-    keep = np.isfinite(mean).all(axis=1)
-    labels = [lab for lab, k in zip(snapshot_labels(ds), keep) if k]
-    return plot_norms_per_layer(mean[keep], ax=_axes(ax, (6, 3.5)), layer_names=[str(x) for x in ds["layer"].values],
-                                series_labels=labels)
-
-
-def plot_sweep_curves(ds, ax: Axes | None = None) -> Axes:
-    """Activation landscape curves (PCA, one curve per snapshot through the layers) of the mean landscapes."""
-    import matplotlib
-
-    from ..landscapes import ActivationLandscape, Landscape, activation_landscape_curves
-
-    _check_ds(ds, "landscape")
-    mean = mean_over_networks(ds, "landscape")
-    keep = [s for s in range(mean.shape[0]) if np.isfinite(mean[s]).all()]
-    if not keep:
-        raise ValueError("ds: no snapshot was reached by any network; there is no landscape to plot")
-    attrs = ds["landscape"].attrs
-    grid = tuple(attrs["grid"])
-    names = [str(x) for x in ds["layer"].values]
-    curves = [ActivationLandscape([Landscape(mean[s, j], grid, hom_dim=int(attrs["hom_dim"]),
-                                             keep_infinite=bool(attrs["keep_infinite"])) for j in range(len(names))],
-                                  layer_names=names) for s in keep]
-    coords, _ = activation_landscape_curves(curves)
-    ax = _axes(ax, (5, 4))
-    colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(keep)))
-    labels = snapshot_labels(ds)
-    for c, s, xy in zip(colors, keep, coords):
-        ax.plot(xy[:, 0], xy[:, 1], "o-", color=c, ms=3, label=labels[s])
-    ax.set_xlabel("PC 1")
-    ax.set_ylabel("PC 2")
-    ax.legend(fontsize=7)
     return ax
