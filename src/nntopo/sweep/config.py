@@ -458,7 +458,7 @@ def _parse_network(table: Table, base_dir: Path) -> tuple[NetworkConfig, Any]:
         if not entries:
             raise table.error("checkpoints", "is empty: give a file, a folder, or a list of files")
         for i, entry in enumerate(entries):
-            where = "checkpoints" if isinstance(value, str) else f"checkpoints[{i}]"
+            where = f"checkpoints[{i}]" if isinstance(value, list) else "checkpoints"
             # a table {path, sha256} is how a resolved config records a file: its hash is trusted
             # here (the load job checks it), so a stored config reads back without the files
             pinned = isinstance(entry, Mapping)
@@ -472,13 +472,12 @@ def _parse_network(table: Table, base_dir: Path) -> tuple[NetworkConfig, Any]:
             if pinned:
                 checkpoints.append((full, sha))
                 continue
+            if isinstance(value, list) and not full.is_file():  # a list names files, one network each
+                raise table.error(where, f"checkpoint file not found: {full}")
             try:
-                files = checkpoint_files(full) if isinstance(value, str) else [full]
-                if not full.is_file() and not isinstance(value, str):
-                    raise FileNotFoundError(f"checkpoint file not found: {full}")
+                checkpoints += [(f, None) for f in checkpoint_files(full)]
             except (OSError, ValueError) as exc:
                 raise table.error(where, str(exc)) from None
-            checkpoints += [(f, None) for f in files]
     pinned_weights = table.string("weights_sha256") if table.has("weights_sha256") else None
     if pinned_weights is not None and checkpoints:
         raise table.error("weights_sha256", "applies to a module without checkpoints (the checkpoints have their own "
