@@ -301,8 +301,10 @@ def check_linear_relu_chain(table: Table, config: SweepConfig) -> None:
     try:
         as_weights(architecture(config))
     except (TypeError, ValueError) as exc:  # not a chain; or weights that are not finite
-        message = str(exc).removeprefix("net_or_weights: ")
-        raise table.error(None, f"{config.network.describe()} cannot be analysed here: {message}") from None
+        # as_weights' advice to pass (W, b) pairs does not apply to a config
+        message = str(exc).removeprefix("net_or_weights: ").split("; pass such a module or a list of")[0]
+        raise table.error(None, f"{config.network.describe()} cannot be analysed here: {message} (the landscapes "
+                                "analysis takes any module)") from None
 
 
 def _parse_polyhedral(table: Table, config: SweepConfig) -> PolyhedralSettings:
