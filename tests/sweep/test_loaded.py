@@ -1,6 +1,7 @@
 """Sweeps that load the user's own networks (checkpoints, module:function) instead of training them."""
 
 import importlib
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -345,3 +346,43 @@ def test_a_copied_run_needs_no_checkpoint_files(tmp_path):
     cfg = stored_config(tmp_path / "moved")
     net = load_snapshot_network(str(tmp_path / "moved"), cfg, 0, 0)
     assert state_sha256(net.state_dict()) == state_sha256(MLP([2, 8, 8, 2], seed=1).state_dict())
+
+
+def _readme_blocks() -> dict[str, str]:
+    """The code blocks of the README's "Analyse your own network" section, by language."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Analyse your own network", 1)[1].split("\n## ", 1)[0]
+    return {lang: body for lang, body in re.findall(r"```(\w+)\n(.*?)```", section, flags=re.S)}
+
+
+def test_the_readme_example_runs_through_the_cli(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from nntopo.cli import app
+    from nntopo.sweep.analyses import polyhedral_box
+
+    blocks = _readme_blocks()
+    assert {"python", "toml", "bash"} <= set(blocks)
+    config_lines = [ln for ln in blocks["toml"].splitlines() if ln.strip() and not ln.startswith("#")]
+    assert len(config_lines) <= 10, config_lines
+    (tmp_path / "my_net.py").write_text(blocks["python"])
+    (tmp_path / "mine.toml").write_text(blocks["toml"])
+    (tmp_path / "checkpoints").mkdir()
+    namespace: dict = {}
+    exec(blocks["python"], namespace)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        net = namespace["build"]()
+    torch.save(net.state_dict(), tmp_path / "checkpoints" / "seed0.pt")
+    monkeypatch.chdir(tmp_path)
+    try:  # my_net is not on sys.path: nntopo imports it from the config's folder
+        r = CliRunner().invoke(app, ["run", "mine.toml", "--out", "run", "--workers", "1", "-q"])
+        assert r.exit_code == 0, r.output
+        assert r.stdout.startswith("ran load 1, landscapes 1, polyhedral 1 on this process"), r.stdout
+        cfg = load_config(tmp_path / "mine.toml")
+        ds = open_results(tmp_path / "run")
+        assert list(ds["layer"].values) == ["input", "1", "3", "output"]
+        box = polyhedral_box(cfg.analysis("polyhedral"), sweep_data(cfg))
+        assert list(ds["f_vector"].values[0, 0]) == list(polyhedral_complex(net, box=box).f_vector)
+    finally:
+        sys.modules.pop("my_net", None)
