@@ -119,10 +119,11 @@ def _print_plan(plan, config_path: str) -> None:
                f"analyses {', '.join(name for name, _ in cfg.analyses)}")
     typer.echo("jobs:")
     for kind, n in plan.jobs.items():
-        note = "" if kind == "train" else " (at most: one per reached snapshot)"
+        note = "" if kind == cfg.network_job else " (at most: one per reached snapshot)"
         typer.echo(f"  {kind:<12} {n:>7}{note}")
     typer.echo(f"calibration on this machine ({plan.calibration_seconds:.1f} s): "
-               f"{plan.epoch_seconds:.3f} s per training epoch, "
+               + (f"{plan.epoch_seconds:.3f} s per training epoch, " if cfg.training is not None
+                  else f"{plan.epoch_seconds:.3f} s per network loaded, ")
                + ", ".join(f"{k} {v:.2f} s per job" for k, v in plan.analysis_seconds.items()))
     typer.echo(f"one network (all epochs, every snapshot): about {_duration(plan.network_seconds)}")
     typer.echo(f"estimated wall time on {plan.workers} worker process{'es' if plan.workers > 1 else ''}: about "
@@ -160,7 +161,7 @@ def run(
                                                     "calibration run and the peak memory per worker; run nothing."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
 ) -> None:
-    """Run a sweep: train every network of CONFIG, analyse every snapshot, write OUT/results.zarr.
+    """Run a sweep: train (or load) every network of CONFIG, analyse every snapshot, write OUT/results.zarr.
 
     Each finished piece is marked in OUT, so running the same command again resumes a
     killed or interrupted run where it stopped.

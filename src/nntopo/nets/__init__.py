@@ -1,6 +1,6 @@
 """Networks, activation capture and training with snapshots (the only torch-facing subpackage)."""
 
-from .capture import capturable_layers, capture
+from .capture import capturable_layers, capture, default_layers
 from .mlp import MLP
 from .monitor import TopologyMonitor, load_monitor
 from .pinn import DuffingPINN, duffing_pinn_loss, duffing_residuals
@@ -13,6 +13,7 @@ from .train import (
     TrainResult,
     load_checkpoint,
     load_manifest,
+    load_weights,
     train,
 )
 
@@ -20,6 +21,7 @@ __all__ = [
     "MLP",
     "capture",
     "capturable_layers",
+    "default_layers",
     "train",
     "TrainConfig",
     "TrainResult",
@@ -29,6 +31,7 @@ __all__ = [
     "AtEpochs",
     "load_manifest",
     "load_checkpoint",
+    "load_weights",
     "DuffingPINN",
     "duffing_pinn_loss",
     "duffing_residuals",

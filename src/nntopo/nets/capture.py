@@ -11,7 +11,7 @@ from torch import nn
 from .._validation import check_array, check_int
 from .mlp import MLP
 
-__all__ = ["capture", "capturable_layers", "INPUT", "OUTPUT"]
+__all__ = ["capture", "capturable_layers", "default_layers", "INPUT", "OUTPUT"]
 
 INPUT = "input"
 OUTPUT = "output"
@@ -30,13 +30,14 @@ def capturable_layers(model: nn.Module) -> list[str]:
     return [INPUT, *(name for name, _ in model.named_modules() if name), OUTPUT]
 
 
-def _default_layers(model: nn.Module) -> list[str]:
+def default_layers(model: nn.Module) -> list[str]:
+    """What :func:`capture` records when ``layers`` is None: "input", every ``nn.ReLU`` module, "output"."""
     return [INPUT, *(name for name, m in model.named_modules() if isinstance(m, nn.ReLU)), OUTPUT]
 
 
 def _check_layers(model: nn.Module, layers: Iterable[str] | None) -> list[str]:
     if layers is None:
-        return _default_layers(model)
+        return default_layers(model)
     if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
         raise TypeError(f"layers must be a list of layer names (or None), got {type(layers).__name__} {layers!r}")
     names = list(layers)

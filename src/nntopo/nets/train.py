@@ -30,6 +30,7 @@ __all__ = [
     "train",
     "load_manifest",
     "load_checkpoint",
+    "load_weights",
     "MANIFEST_NAME",
 ]
 
@@ -324,13 +325,38 @@ def load_checkpoint(model: nn.Module, row: dict, out_dir: str | os.PathLike) -> 
             f"row: checkpoint {ckpt!r} is not a relative path inside {out}; rows of {out / MANIFEST_NAME} "
             f"must name files under the run folder: {row}"
         )
-    path = out / ckpt
+    return load_weights(model, out / ckpt)
+
+
+def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
+    """Load the state_dict saved at ``path`` (``torch.save(model.state_dict(), path)``) into ``model``.
+
+    The file is read with ``torch.load(..., weights_only=True)``: a pickle that would
+    build any object other than tensors and plain containers is refused, never run. It
+    must hold a mapping of parameter names to tensors whose names and shapes are exactly
+    ``model``'s (strict). A missing file is a FileNotFoundError; an unreadable, foreign or
+    non-fitting one a ValueError naming the file. Returns ``model``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file not found: {path}")
     try:
-        state = torch.load(path, weights_only=True)
+        state = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as exc:  # unpickling and zip errors come in many types
         raise ValueError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
+        # weights_only admits plain containers and numbers too: a training checkpoint
+        # ({"epoch": 3, "state_dict": {...}}) loads, but is not a state_dict.
+        hint = ""
+        if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+            hint = "; it holds a state_dict under 'state_dict': save that mapping itself"
+        raise ValueError(f"{path}: not a state_dict (a mapping of parameter names to tensors), got "
+                         f"{type(state).__name__}{hint}")
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as exc:

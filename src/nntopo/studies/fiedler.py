@@ -83,9 +83,9 @@ class FiedlerSettings:
 
 def _parse(table: Table, config: SweepConfig) -> FiedlerSettings:
     box = parse_complex_box(table, config, "data")
-    d = config.network.widths[0]
-    if config.network.widths[-1] != 2:
-        raise table.error(None, f"the Fiedler evaluation needs 2 classes; this network has {config.network.widths[-1]}")
+    d = config.network.n_inputs
+    if config.network.n_outputs != 2:
+        raise table.error(None, f"the Fiedler evaluation needs 2 classes; this network has {config.network.n_outputs}")
     margin = table.real("margin", 0.05, minimum=0.0)
     if box != "data" and table.has("margin"):
         raise table.error("margin", 'applies only to box = "data"')

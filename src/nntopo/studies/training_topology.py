@@ -89,7 +89,7 @@ def _parse(table: Table, config: SweepConfig) -> BettiSettings:
 
 
 def _layout(s: BettiSettings, config: SweepConfig) -> Layout:
-    d = config.network.widths[0]
+    d = config.network.n_inputs
     attrs = {**s.resolved(), "box": str(s.resolved()["box"])}
     return Layout(
         variables=(

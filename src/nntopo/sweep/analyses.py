@@ -45,6 +45,7 @@ __all__ = [
     "PolyhedralSettings",
     "polyhedral_box",
     "parse_complex_box",
+    "check_linear_relu_chain",
     "LANDSCAPES",
     "POLYHEDRAL",
 ]
@@ -135,14 +136,6 @@ def available_analyses() -> list[str]:
 # --------------------------------------------------------------------------- activation landscapes
 
 
-def _default_layers(widths: tuple[int, ...]) -> tuple[str, ...]:
-    """What ``nets.capture`` records by default: the input, every ReLU, the output."""
-    from ..nets import MLP, capturable_layers
-
-    names = capturable_layers(MLP(list(widths)))
-    return tuple(n for n in names if n in ("input", "output") or n.startswith("relu"))
-
-
 @dataclass(frozen=True)
 class LandscapeSettings:
     """``[analysis.landscapes]``: H_q landscapes of chosen layers on a named batch.
@@ -150,8 +143,9 @@ class LandscapeSettings:
     ``batch`` (a name of ``[data.batches]``), ``hom_dim`` (the degree q, 0..2),
     ``homology`` ("plain" or "local" normalization), ``grid`` ``[t_min, t_max, step]``
     in normalized distance units (both ends included), ``levels`` (landscape levels
-    kept, zero-padded), ``layers`` (names ``nets.capture`` accepts; default: input, every
-    ReLU, output), ``keep_infinite`` (cut infinite bars at t_max instead of dropping
+    kept, zero-padded), ``layers`` (names ``nets.capture`` accepts: "input", the module
+    names of ``named_modules()``, "output"; default: input, every ``nn.ReLU`` module,
+    output, for nntopo's MLP and a user's module alike), ``keep_infinite`` (cut infinite bars at t_max instead of dropping
     them), ``backend`` (Rips backend of ``rips_persistence``).
     """
 
@@ -172,7 +166,6 @@ class LandscapeSettings:
 
 def _parse_landscapes(table: Table, config: SweepConfig) -> LandscapeSettings:
     from ..landscapes import BACKENDS, Grid
-    from ..nets import MLP, capturable_layers
 
     batches = [b.name for b in config.data.batches]
     if not batches:
@@ -188,17 +181,35 @@ def _parse_landscapes(table: Table, config: SweepConfig) -> LandscapeSettings:
     except ValueError as exc:
         raise table.error("grid", str(exc)) from None
     levels = table.int("levels", 5, minimum=1)
-    allowed = capturable_layers(MLP(list(config.network.widths)))
-    layers = table.list("layers", lambda n, v: v, _default_layers(config.network.widths), min_len=1)
+    layers = _parse_layers(table, config)
+    keep_infinite = table.bool("keep_infinite", False)
+    backend = table.choice("backend", tuple(BACKENDS), "auto")
+    return LandscapeSettings(batch, hom_dim, homology, tuple(grid), levels, tuple(layers), keep_infinite, backend)
+
+
+def _parse_layers(table: Table, config: SweepConfig) -> tuple[str, ...]:
+    """``layers``: names of the network's layers (any module: nntopo's MLP or the user's), checked by
+    capturing them once on a few data points, so a layer that does not run, runs twice or returns no
+    tensor is refused here and not in a job."""
+    from ..nets import capturable_layers, capture, default_layers
+    from .data import load_dataset
+    from .networks import architecture
+
+    net = architecture(config)
+    allowed = capturable_layers(net)
+    layers = table.list("layers", lambda n, v: v, tuple(default_layers(net)), min_len=1)
     for i, name in enumerate(layers):
         if name not in allowed:
             raise table.error(f"layers[{i}]", f"{name!r} is not a layer of this network; its layers are "
                                               f"{', '.join(allowed)}")
     if len(set(layers)) != len(layers):
         raise table.error("layers", f"names repeat: {list(layers)}")
-    keep_infinite = table.bool("keep_infinite", False)
-    backend = table.choice("backend", tuple(BACKENDS), "auto")
-    return LandscapeSettings(batch, hom_dim, homology, tuple(grid), levels, tuple(layers), keep_infinite, backend)
+    if config.network.module is not None:
+        try:
+            capture(net, load_dataset(config.data).X[:4], layers=list(layers))
+        except (TypeError, ValueError) as exc:
+            raise table.error("layers", f"{config.network.describe()}: {exc}") from None
+    return tuple(layers)
 
 
 def _layout_landscapes(s: LandscapeSettings, config: SweepConfig) -> Layout:
@@ -260,9 +271,11 @@ class PolyhedralSettings:
 def parse_complex_box(table: Table, config: SweepConfig, default: tuple[float, float] | str) -> tuple[float, float] | str:
     """The ``box`` key of an analysis that builds the polyhedral complex: ``"data"`` or
     ``[lo, hi]`` with ``lo < hi`` (every input coordinate), ``default`` when absent; and
-    the network's input dimension checked to be at most 3 (the complex's size grows fast
-    with it). Errors name the table and the key."""
-    d = config.network.widths[0]
+    the network checked: its forward a Linear/ReLU chain (:func:`check_linear_relu_chain`),
+    its input dimension at most 3 (the complex's size grows fast with it). Errors name the
+    table and the key."""
+    check_linear_relu_chain(table, config)
+    d = config.network.n_inputs
     if d > 3:
         raise table.error(None, f"the complex is computed for inputs of dimension <= 3; this network takes {d}")
     if not table.has("box"):
@@ -273,6 +286,25 @@ def parse_complex_box(table: Table, config: SweepConfig, default: tuple[float, f
     if len(box) != 2 or not box[0] < box[1]:
         raise table.error("box", f'expected [lo, hi] with lo < hi, or "data"; got {list(box)}')
     return box
+
+
+def check_linear_relu_chain(table: Table, config: SweepConfig) -> None:
+    """Refuse, as an error of ``table``, a network whose forward is not a Linear/ReLU chain.
+
+    The polyhedral views are exact only for ``x -> Linear -> ReLU -> ... -> Linear``; the
+    network's forward is traced with torch.fx (``polyhedral.as_weights``) and the message
+    names the first module or operation that breaks the chain (a Tanh, a residual sum).
+    """
+    from ..polyhedral import as_weights
+    from .networks import architecture
+
+    try:
+        as_weights(architecture(config))
+    except (TypeError, ValueError) as exc:  # not a chain; or weights that are not finite
+        # as_weights' advice to pass (W, b) pairs does not apply to a config
+        message = str(exc).removeprefix("net_or_weights: ").split("; pass such a module or a list of")[0]
+        raise table.error(None, f"{config.network.describe()} cannot be analysed here: {message} (the landscapes "
+                                "analysis takes any module)") from None
 
 
 def _parse_polyhedral(table: Table, config: SweepConfig) -> PolyhedralSettings:
@@ -290,7 +322,7 @@ def polyhedral_box(s: PolyhedralSettings, data: "SweepData") -> tuple[np.ndarray
 
 
 def _layout_polyhedral(s: PolyhedralSettings, config: SweepConfig) -> Layout:
-    d = config.network.widths[0]
+    d = config.network.n_inputs
     attrs = {"box": s.resolved()["box"]}
     return Layout(
         variables=(

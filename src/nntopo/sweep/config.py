@@ -1,8 +1,10 @@
 """A sweep's TOML config, read into frozen, checked objects before anything runs.
 
 Tables: ``[data]`` (dataset, its parameters, the split, named input batches),
-``[network]`` (widths, activation), ``[training]`` (seeds, optimiser, stop rule,
-snapshot policy) and one ``[analysis.NAME]`` table per analysis (see
+``[network]`` (the architecture: ``widths`` of nntopo's MLP or an importable ``module``
+with its ``[network.kwargs]``; optionally ``checkpoints`` to load, see
+:mod:`nntopo.sweep.networks`), ``[training]`` (seeds, optimiser, stop rule, snapshot
+policy; absent when the networks are loaded) and one ``[analysis.NAME]`` table per analysis (see
 :mod:`nntopo.sweep.analyses`). An unknown key, a value of the wrong type or an impossible
 value is a :class:`ConfigError` naming the file, the key and what was expected.
 :meth:`SweepConfig.resolved` is the config with every default filled in: it is stored
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -46,8 +48,9 @@ DATASETS: dict[str, tuple[str, ...]] = {
     "duffing": ("regime", "t_max", "x0_lo", "x0_hi", "v0", "ic_weight", "n_t", "n_x0"),
 }
 
-#: Snapshot policies, in the order their snapshots are laid out along ``snapshot``.
-SNAPSHOT_POLICIES = ("accuracy_threshold", "every_k", "at_epoch")
+#: Snapshot policies, in the order their snapshots are laid out along ``snapshot`` ("loaded":
+#: the one snapshot of a loaded network).
+SNAPSHOT_POLICIES = ("accuracy_threshold", "every_k", "at_epoch", "loaded")
 
 _CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -212,13 +215,63 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """``[network]``: layer widths (input first, output last) and the hidden activation."""
+    """``[network]``: the architecture, and where the weights come from.
 
-    widths: tuple[int, ...]
+    The architecture is ``widths`` (nntopo's MLP: layer widths, input first, output last,
+    with the hidden ``activation``) or ``module`` (``"pkg.mod:function"``, a callable
+    returning a torch ``nn.Module``, called with the JSON object ``kwargs``; imported from
+    ``sys.path``, else from the folder ``module_path``). ``checkpoints`` are ``(absolute
+    path, sha256)`` of state_dict files, one network each. ``weights_sha256``: the hash of
+    the weights ``module`` returns, for a module without checkpoints. ``n_inputs`` and
+    ``n_outputs`` are the input and output widths (from ``widths``, or measured on the
+    data for a module).
+    """
+
+    widths: tuple[int, ...] | None = None
     activation: str = "relu"
+    module: str | None = None
+    kwargs: str = "{}"
+    module_path: str | None = None
+    checkpoints: tuple[tuple[str, str], ...] = ()
+    weights_sha256: str | None = None
+    n_inputs: int | None = None
+    n_outputs: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.widths is not None:
+            object.__setattr__(self, "n_inputs", self.widths[0])
+            object.__setattr__(self, "n_outputs", self.widths[-1])
+
+    @property
+    def loaded(self) -> bool:
+        """True when the networks are loaded (checkpoints, or a module that returns them trained), not trained."""
+        return self.module is not None or bool(self.checkpoints)
+
+    @property
+    def n_loaded(self) -> int:
+        """Networks a loaded sweep has: one per checkpoint, or the one the module returns."""
+        return max(1, len(self.checkpoints))
+
+    def kwargs_dict(self) -> dict:
+        return json.loads(self.kwargs)
+
+    def describe(self) -> str:
+        """A few words naming the network for messages: ``network.module 'pkg:fn'`` or ``nntopo's MLP [...]``."""
+        if self.module is not None:
+            return f"network.module {self.module!r}"
+        return f"nntopo's MLP {list(self.widths)}"
 
     def resolved(self) -> dict:
-        return {"widths": list(self.widths), "activation": self.activation}
+        out: dict = {}
+        if self.widths is not None:
+            out.update(widths=list(self.widths), activation=self.activation)
+        if self.module is not None:
+            out.update(module=self.module, kwargs=self.kwargs_dict(), module_path=self.module_path)
+        if self.checkpoints:
+            out["checkpoints"] = [{"path": p, "sha256": h} for p, h in self.checkpoints]
+        if self.weights_sha256 is not None:
+            out["weights_sha256"] = self.weights_sha256
+        return out
 
 
 @dataclass(frozen=True)
@@ -265,24 +318,53 @@ class TrainingConfig:
 class SweepConfig:
     """A whole sweep: data, network, training and the analyses (name -> their settings).
 
-    ``source`` is where the config was read from (for messages); it is not part of the
-    resolved config, so the same settings read from two files are the same sweep.
+    ``training`` is None when the networks are loaded (``network.loaded``): then each
+    network's first job is ``"load"`` instead of ``"train"`` and the snapshot axis has the
+    one entry ``"loaded"``. ``source`` is where the config was read from (for messages);
+    it is not part of the resolved config, so the same settings read from two files are
+    the same sweep. ``parsed_network`` is the architecture built while parsing (for the
+    analyses' parse functions); it is not compared and a config built by
+    :func:`parse_config` does not keep it.
     """
 
     name: str
     data: DataConfig
     network: NetworkConfig
-    training: TrainingConfig
+    training: TrainingConfig | None
     analyses: tuple[tuple[str, Any], ...] = ()
     source: str = field(default="<config>", compare=False)
+    parsed_network: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def network_job(self) -> str:
+        """The kind of each network's first job: "train" or "load"."""
+        return "load" if self.network.loaded else "train"
 
     @property
     def n_networks(self) -> int:
-        return len(self.training.seeds)
+        return self.network.n_loaded if self.training is None else len(self.training.seeds)
+
+    @property
+    def n_epochs(self) -> int:
+        """Length of the ``epoch`` axis of the history: epochs + 1, or 1 for loaded networks
+        (epoch 0: the loaded weights, evaluated)."""
+        return 1 if self.training is None else self.training.epochs + 1
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """Each network's seed (init, split, shuffling); -1 for a loaded network (nntopo did not seed it)."""
+        return (-1,) * self.n_networks if self.training is None else self.training.seeds
+
+    def split_seed(self, network: int) -> int:
+        """The seed of network ``network``'s train/test split: its seed, or 0 for a loaded network
+        (trained elsewhere, so every loaded network gets the same split)."""
+        return 0 if self.training is None else self.training.seeds[network]
 
     @property
     def snapshots(self) -> tuple[Snapshot, ...]:
-        """The snapshot axis: thresholds, then every-k epochs, then requested epochs."""
+        """The snapshot axis: thresholds, then every-k epochs, then requested epochs; ("loaded",) when loaded."""
+        if self.training is None:
+            return (Snapshot("loaded", epoch=0),)
         s = self.training.snapshots
         out = [Snapshot("accuracy_threshold", threshold=t) for t in s.thresholds]
         if s.every is not None:
@@ -295,14 +377,12 @@ class SweepConfig:
         return dict(self.analyses)[name]
 
     def resolved(self) -> dict:
-        """The config with every default filled in, as JSON-ready data."""
-        return json.loads(json.dumps({
-            "name": self.name,
-            "data": self.data.resolved(),
-            "network": self.network.resolved(),
-            "training": self.training.resolved(),
-            "analysis": {name: settings.resolved() for name, settings in self.analyses},
-        }))
+        """The config with every default filled in, as JSON-ready data (no "training" when loaded)."""
+        out = {"name": self.name, "data": self.data.resolved(), "network": self.network.resolved()}
+        if self.training is not None:
+            out["training"] = self.training.resolved()
+        out["analysis"] = {name: settings.resolved() for name, settings in self.analyses}
+        return json.loads(json.dumps(out))
 
 
 # --------------------------------------------------------------------------- parsing
@@ -338,11 +418,91 @@ def _parse_data(table: Table) -> DataConfig:
     return DataConfig(dataset, tuple(params), test_fraction, tuple(batches))
 
 
-def _parse_network(table: Table) -> NetworkConfig:
-    widths = table.list("widths", lambda n, v: check_int(v, n, minimum=1), min_len=3)
-    activation = table.choice("activation", ("relu",), "relu")
-    table.finish(("widths", "activation"))
-    return NetworkConfig(widths, activation)
+_NETWORK_KEYS = ("widths", "activation", "module", "kwargs", "module_path", "checkpoints", "weights_sha256")
+
+
+def _parse_network(table: Table, base_dir: Path) -> tuple[NetworkConfig, Any]:
+    """``[network]`` and the architecture it builds (an nn.Module; every checkpoint is loaded
+    into it once, so a file that does not fit is refused here, naming it)."""
+    from .networks import build_architecture, checkpoint_files, file_sha256, state_sha256
+
+    if table.has("widths") == table.has("module"):
+        raise table.error(None, 'give exactly one of widths = [d_in, ..., d_out] (nntopo\'s MLP) or module = '
+                                '"pkg.mod:function" (a callable returning a torch nn.Module)')
+    widths, module, kwargs, module_path = None, None, "{}", None
+    if table.has("widths"):
+        widths = table.list("widths", lambda n, v: check_int(v, n, minimum=1), min_len=3)
+        activation = table.choice("activation", ("relu",), "relu")
+        for key in ("kwargs", "module_path", "weights_sha256"):
+            if table.has(key):
+                raise table.error(key, "applies only to module = \"pkg.mod:function\", not to widths")
+    else:
+        if table.has("activation"):
+            raise table.error("activation", "applies only to widths (nntopo's MLP); a module brings its own")
+        activation = "relu"
+        module = table.string("module")
+        kw = table.table("kwargs")
+        for key in sorted(kw.data):
+            value = kw.raw(key)
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError):
+                raise kw.error(key, f"expected a number, string, boolean, list or table, got {value!r}") from None
+        kwargs = json.dumps(kw.data, sort_keys=True)
+        module_path = str((base_dir / table.string("module_path")).resolve() if table.has("module_path")
+                          else base_dir.resolve())
+    checkpoints: list[tuple[Path, str | None]] = []
+    if table.has("checkpoints"):
+        value = table.raw("checkpoints")
+        entries = value if isinstance(value, list) else [value]
+        if not entries:
+            raise table.error("checkpoints", "is empty: give a file, a folder, or a list of files")
+        for i, entry in enumerate(entries):
+            where = f"checkpoints[{i}]" if isinstance(value, list) else "checkpoints"
+            # a table {path, sha256} is how a resolved config records a file: its hash is trusted
+            # here (the load job checks it), so a stored config reads back without the files
+            pinned = isinstance(entry, Mapping)
+            path = entry.get("path") if pinned else entry
+            sha = entry.get("sha256") if pinned else None
+            if pinned and (set(entry) != {"path", "sha256"} or not isinstance(sha, str)):
+                raise table.error(where, f"expected {{path = \"FILE\", sha256 = \"HEX\"}}, got {entry!r}")
+            if not isinstance(path, str) or not path:
+                raise table.error(where, f"expected a path (a non-empty string), got {path!r}")
+            full = (base_dir / os.path.expanduser(path)).resolve()
+            if pinned:
+                checkpoints.append((full, sha))
+                continue
+            if isinstance(value, list) and not full.is_file():  # a list names files, one network each
+                raise table.error(where, f"checkpoint file not found: {full}")
+            try:
+                checkpoints += [(f, None) for f in checkpoint_files(full)]
+            except (OSError, ValueError) as exc:
+                raise table.error(where, str(exc)) from None
+    pinned_weights = table.string("weights_sha256") if table.has("weights_sha256") else None
+    if pinned_weights is not None and checkpoints:
+        raise table.error("weights_sha256", "applies to a module without checkpoints (the checkpoints have their own "
+                                            "hashes)")
+    table.finish(_NETWORK_KEYS)
+    network = NetworkConfig(widths, activation, module, kwargs, module_path)
+    try:
+        net = build_architecture(network)
+    except Exception as exc:  # the user's callable may raise anything; say which and where
+        raise table.error("module", f"cannot build {module!r}: {type(exc).__name__}: {exc}") from None
+    hashed = []
+    for path, sha in checkpoints:
+        if sha is None:
+            from ..nets import load_weights
+
+            try:
+                sha = file_sha256(path)
+                load_weights(net, path)
+            except (OSError, ValueError) as exc:
+                raise table.error("checkpoints", str(exc)) from None
+        hashed.append((str(path), sha))
+    weights = None
+    if module is not None and not checkpoints:
+        weights = pinned_weights or state_sha256(net.state_dict())
+    return replace(network, checkpoints=tuple(hashed), weights_sha256=weights), net
 
 
 def _parse_training(table: Table) -> TrainingConfig:
@@ -375,37 +535,55 @@ def _parse_training(table: Table) -> TrainingConfig:
     return TrainingConfig(seeds, epochs, lr, batch_size, stop, SnapshotConfig(thresholds, metric, every, at_epochs))
 
 
-def _check_data_fits(config_table: Table, data: DataConfig, network: NetworkConfig) -> None:
-    """Build the data set once: its parameters, batches and shape against the network."""
+def _check_data_fits(config_table: Table, data: DataConfig, network: NetworkConfig, net: Any) -> NetworkConfig:
+    """Build the data set once: its parameters, batches and shape against the network.
+
+    Returns ``network`` with its input and output widths (measured on the data for a module)."""
     from .data import load_dataset, make_batch
 
     try:
         dataset = load_dataset(data)
     except (TypeError, ValueError) as exc:
         raise config_table.error("data.params", str(exc)) from None
-    if dataset.X.shape[1] != network.widths[0]:
-        raise config_table.error("network.widths", f"widths[0] is {network.widths[0]} but {data.dataset} has "
-                                                   f"{dataset.X.shape[1]} input coordinates")
     # Classification: one output per class; regression (the PINN): one per target column.
     n_out = dataset.n_classes if dataset.y is not None else dataset.targets.shape[1]
     what = "classes" if dataset.y is not None else "outputs"
-    if network.widths[-1] != n_out:
-        raise config_table.error("network.widths", f"widths[-1] is {network.widths[-1]} but {data.dataset} has "
-                                                   f"{n_out} {what}")
+    if network.widths is not None:
+        if dataset.X.shape[1] != network.widths[0]:
+            raise config_table.error("network.widths", f"widths[0] is {network.widths[0]} but {data.dataset} has "
+                                                       f"{dataset.X.shape[1]} input coordinates")
+        if network.widths[-1] != n_out:
+            raise config_table.error("network.widths", f"widths[-1] is {network.widths[-1]} but {data.dataset} has "
+                                                       f"{n_out} {what}")
+    else:
+        from ..nets import capture
+
+        try:
+            out = capture(net, dataset.X[:8], layers=["output"])["output"]
+        except (TypeError, ValueError) as exc:
+            raise config_table.error("network.module", f"{network.module} cannot take the {data.dataset} inputs "
+                                                       f"({dataset.X.shape[1]} coordinates): {exc}") from None
+        if out.ndim != 2 or out.shape[1] != n_out:
+            raise config_table.error("network.module", f"{network.module} outputs shape {out.shape[1:]} per point but "
+                                                       f"{data.dataset} has {n_out} {what}")
+        network = replace(network, n_inputs=int(dataset.X.shape[1]), n_outputs=n_out)
     for b in data.batches:
         try:
             make_batch(dataset, b)
         except (TypeError, ValueError) as exc:
             raise config_table.error(f"data.batches.{b.name}", str(exc)) from None
+    return network
 
 
-def parse_config(data: Mapping, source: str = "<config>") -> SweepConfig:
+def parse_config(data: Mapping, source: str = "<config>", base_dir: str | os.PathLike | None = None) -> SweepConfig:
     """A :class:`SweepConfig` from parsed TOML; every error is a :class:`ConfigError` naming ``source`` and the key.
 
     A resolved config (:meth:`SweepConfig.resolved`, where None means "not set") reads
     back as the same config. Each ``[analysis.NAME]`` table is checked by the registered analysis ``NAME``
     (:func:`nntopo.sweep.analyses.get_analysis`), which sees the data, network and
-    training settings already checked.
+    training settings already checked. Relative paths (``network.checkpoints``,
+    ``network.module_path``) are relative to ``base_dir`` (default: the current folder;
+    :func:`load_config`: the config file's folder) and recorded absolute.
     """
     from .analyses import available_analyses, get_analysis
 
@@ -414,10 +592,19 @@ def parse_config(data: Mapping, source: str = "<config>") -> SweepConfig:
     top = Table(data, source, "")
     name = top.string("name", "sweep")
     data_cfg = _parse_data(top.table("data", required=True))
-    network = _parse_network(top.table("network", required=True))
-    training = _parse_training(top.table("training", required=True))
-    _check_data_fits(top, data_cfg, network)
-    partial = SweepConfig(name, data_cfg, network, training, (), source)
+    base = Path.cwd() if base_dir is None else Path(base_dir)
+    network, net = _parse_network(top.table("network", required=True), base)
+    if network.loaded:
+        if top.has("training"):
+            keys = ", ".join(sorted(top.data["training"])) if isinstance(top.data["training"], Mapping) else ""
+            raise top.error("training", f"the networks are loaded ({'network.checkpoints' if network.checkpoints else 'network.module'}"
+                                        f"), not trained: [training] and its keys ({keys or 'none'}) would be "
+                                        "ignored; remove the table")
+        training = None
+    else:
+        training = _parse_training(top.table("training", required=True))
+    network = _check_data_fits(top, data_cfg, network, net)
+    partial = SweepConfig(name, data_cfg, network, training, (), source, parsed_network=net)
     analyses_table = top.table("analysis", required=True)
     if not analyses_table.data:
         raise analyses_table.error(None, f"no analysis: add at least one [analysis.NAME] table "
@@ -486,5 +673,5 @@ def load_config(path: str | os.PathLike) -> SweepConfig:
         raise ConfigError(f"{p}: not valid TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read the config ({exc})") from None
-    return parse_config(data, source=str(p))
+    return parse_config(data, source=str(p), base_dir=p.parent)
 

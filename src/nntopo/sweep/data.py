@@ -81,8 +81,9 @@ def network_split(config: SweepConfig, network: int) -> tuple[Dataset, Dataset |
     """The train/test split of network ``network``, seeded by its seed (as the paper varies the training data).
 
     A physics-informed network trains on every collocation point and has no test set (None).
+    A loaded network's split is seeded 0 (:meth:`SweepConfig.split_seed`).
     """
     if config.data.dataset in _PINN_PROBLEMS:
         return load_dataset(config.data), None
     return train_test_split(load_dataset(config.data), test_fraction=config.data.test_fraction,
-                            seed=config.training.seeds[network])
+                            seed=config.split_seed(network))

@@ -1,4 +1,5 @@
-"""The two kinds of job of a sweep, as functions of (output folder, config, ids).
+"""The kinds of job of a sweep, as functions of (output folder, config, ids): a network's
+first job (train it, or load it), and the analysis of one of its snapshots.
 
 A job rebuilds what it needs (data, network, checkpoint) from the folder and the config,
 writes only its own region of the store, then writes its mark. Tasks therefore carry a
@@ -22,12 +23,13 @@ from .store import SweepStore, analysis_layouts, network_dir
 
 log = logging.getLogger("nntopo")
 
-__all__ = ["JobResult", "Task", "train_network", "analyse_snapshot", "load_snapshot_network", "run_task"]
+__all__ = ["JobResult", "Task", "train_network", "load_network", "analyse_snapshot", "load_snapshot_network",
+           "run_task"]
 
 
 @dataclass(frozen=True)
 class Task:
-    """One piece of work: ``kind`` is "train" or an analysis name; ``snapshot`` is None for training."""
+    """One piece of work: ``kind`` is "train", "load" or an analysis name; ``snapshot`` is None for the first two."""
 
     kind: str
     network: int
@@ -40,7 +42,7 @@ class Task:
 @dataclass(frozen=True)
 class JobResult:
     """What a job reports back: its task, its seconds (the whole job, and inside the training or the
-    analysis's compute alone: the rest is the engine's cost), and (training) the reached snapshots."""
+    analysis's compute alone: the rest is the engine's cost), and (train, load) the reached snapshots."""
 
     task: Task
     seconds: float
@@ -111,35 +113,76 @@ def train_network(out: str, config: SweepConfig, network: int) -> JobResult:
                                    stop_at_accuracy=t.stop_at_accuracy, num_threads=1),
                        snapshots=policies, out_dir=folder, network_id=network, loss=training_loss(config))
         compute = time.perf_counter() - t0
-    n_epochs = t.epochs + 1
-    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
-        values = np.full(n_epochs, np.nan)
-        for rec in result.history:
-            values[rec["epoch"]] = rec[key]
-        store.write(key, (network,), values)
-    store.write("epochs_trained", (network,), np.int64(result.history[-1]["epoch"]))
     rows = _snapshot_rows(config, result.snapshots)
-    store.write("snapshot_epoch", (network,), np.array([-1 if r is None else r["epoch"] for r in rows], np.int64))
-    for key in ("train_acc", "test_acc"):
-        store.write(f"snapshot_{key}", (network,), np.array([np.nan if r is None else r[key] for r in rows]))
-    store.write("snapshot_reached", (network,), np.array([r is not None for r in rows]))
-    store.write("snapshot_checkpoint", (network,), np.array(
-        ["" if r is None else f"{network_dir(network)}/{r['checkpoint']}" for r in rows]))
+    _write_network(store, config, network, result.history, rows)
     seconds = time.perf_counter() - start
     store.mark("train", network, info={"seconds": seconds, "compute_seconds": compute,
                                        "epochs": result.history[-1]["epoch"]})
     return JobResult(Task("train", network), seconds, compute, tuple(i for i, r in enumerate(rows) if r is not None))
 
 
+def _write_network(store: SweepStore, config: SweepConfig, network: int, history: list[dict],
+                   rows: list[dict | None]) -> None:
+    """The history ``(epoch,)`` and the snapshot rows ``(snapshot,)`` of ``network`` (rows: manifest rows, None
+    where not reached)."""
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        values = np.full(config.n_epochs, np.nan)
+        for rec in history:
+            values[rec["epoch"]] = rec[key]
+        store.write(key, (network,), values)
+    store.write("epochs_trained", (network,), np.int64(history[-1]["epoch"]))
+    store.write("snapshot_epoch", (network,), np.array([-1 if r is None else r["epoch"] for r in rows], np.int64))
+    for key in ("train_acc", "test_acc"):
+        store.write(f"snapshot_{key}", (network,), np.array([np.nan if r is None else r[key] for r in rows]))
+    store.write("snapshot_reached", (network,), np.array([r is not None for r in rows]))
+    store.write("snapshot_checkpoint", (network,), np.array(
+        ["" if r is None else f"{network_dir(network)}/{r['checkpoint']}" for r in rows]))
+
+
+def load_network(out: str, config: SweepConfig, network: int) -> JobResult:
+    """Load network ``network`` of a sweep that loads its networks; write its history and snapshot row.
+
+    The network (:func:`nntopo.sweep.networks.loaded_network`: checkpoint ``network`` in
+    the architecture, or what the module returns, checked against the hashes the config
+    recorded) goes through ``nets.train`` for zero epochs: that evaluates it on its split
+    (epoch 0 of the history: loss and accuracy of the loaded weights) and saves its
+    weights as the checkpoint of its one snapshot, in ``OUT/networks/netNNNNN`` with a
+    manifest, exactly as a training does; nothing is optimised. So the analyses, figures
+    and summaries read a loaded network from the store as they read a trained one.
+    """
+    from ..nets import AtEpochs, TrainConfig, train
+    from .data import network_split, training_loss
+    from .networks import loaded_network
+
+    start = time.perf_counter()
+    store = SweepStore(out)
+    store.unmark_analyses(network)
+    folder = store.out / network_dir(network)
+    shutil.rmtree(folder, ignore_errors=True)
+    train_set, test_set = network_split(config, network)
+    with _one_thread():
+        t0 = time.perf_counter()
+        net = loaded_network(config.network, network)
+        result = train(net, train_set, test_set, TrainConfig(epochs=0, num_threads=1), snapshots=[AtEpochs([0])],
+                       out_dir=folder, network_id=network, loss=training_loss(config))
+        compute = time.perf_counter() - t0
+    _write_network(store, config, network, result.history, result.snapshots)
+    seconds = time.perf_counter() - start
+    store.mark("load", network, info={"seconds": seconds, "compute_seconds": compute})
+    return JobResult(Task("load", network), seconds, compute, (0,))
+
+
 def load_snapshot_network(out: str, config: SweepConfig, network: int, snapshot: int):
-    """The torch network of ``snapshot`` of ``network``, loaded from its checkpoint (ValueError if not reached)."""
-    from ..nets import MLP, load_checkpoint
+    """The torch network of ``snapshot`` of ``network``, loaded from its checkpoint in OUT (ValueError if not
+    reached): the config's architecture (nntopo's MLP, or the user's module) with the stored weights."""
+    from ..nets import load_checkpoint
+    from .networks import build_architecture
 
     store = SweepStore(out)
     path = str(store.read("snapshot_checkpoint", (network, snapshot)))
     if not path:
         raise ValueError(f"snapshot {snapshot} of network {network} was not reached (or not trained yet)")
-    return load_checkpoint(MLP(list(config.network.widths)), {"reached": True, "checkpoint": path}, store.out)
+    return load_checkpoint(build_architecture(config.network), {"reached": True, "checkpoint": path}, store.out)
 
 
 def analyse_snapshot(out: str, config: SweepConfig, analysis: str, network: int, snapshot: int) -> JobResult:
@@ -181,4 +224,6 @@ def run_task(out: str, config: SweepConfig, task: Task) -> JobResult:
     """Run ``task`` (what executors call)."""
     if task.kind == "train":
         return train_network(out, config, task.network)
+    if task.kind == "load":
+        return load_network(out, config, task.network)
     return analyse_snapshot(out, config, task.kind, task.network, task.snapshot)

@@ -1,8 +1,8 @@
 """The sweep engine: config -> jobs -> executor -> one store, resumable.
 
 :func:`run_sweep` checks the config and the output folder, lays the folder out (or
-resumes it), and runs every piece that has no mark: the training of each network, then,
-as each network finishes, every analysis of each of its reached snapshots. Finished
+resumes it), and runs every piece that has no mark: the training (or loading) of each
+network, then, as each network finishes, every analysis of each of its reached snapshots. Finished
 pieces are never run again; a piece whose worker died is resubmitted.
 :func:`plan_sweep` counts the jobs and estimates time and memory from a short
 calibration run on this machine, without touching the output folder.
@@ -61,19 +61,21 @@ def _analysis_tasks(store: SweepStore, config: SweepConfig, network: int, reache
 
 
 def pending_tasks(out: str | os.PathLike, config: SweepConfig) -> tuple[list[Task], dict[str, int]]:
-    """The tasks that can start now (unmarked trainings, unmarked analyses of trained networks), and done counts.
+    """The tasks that can start now (unmarked trainings or loads, unmarked analyses of networks
+    trained or loaded), and done counts.
 
     Analyses of networks not trained yet are not listed: they are known only once the
     training says which snapshots were reached.
     """
     store = SweepStore(out)
     tasks: list[Task] = []
-    done = {"train": 0, **{name: 0 for name, _ in config.analyses}}
+    job = config.network_job
+    done = {job: 0, **{name: 0 for name, _ in config.analyses}}
     for n in range(config.n_networks):
-        if not store.is_done("train", n):
-            tasks.append(Task("train", n))
+        if not store.is_done(job, n):
+            tasks.append(Task(job, n))
             continue
-        done["train"] += 1
+        done[job] += 1
         reached = [int(s) for s in store.read("snapshot_reached", (n,)).nonzero()[0]]
         todo = _analysis_tasks(store, config, n, reached)
         tasks += todo
@@ -149,7 +151,7 @@ def _execute(executor: Executor, out: str, config: SweepConfig, tasks: list[Task
                                                       + result.compute_seconds)
                 progress.advance(task.kind)
                 log.debug("%s done in %.2f s", task, result.seconds)
-                if task.kind == "train":
+                if task.snapshot is None:  # a network trained or loaded: its analyses can start
                     for name, _ in config.analyses:
                         progress.shrink(name, n_snapshots - len(result.reached))
                     for t in _analysis_tasks(store, config, task.network, list(result.reached)):
@@ -216,11 +218,11 @@ def run_sweep(
     target, resumed = prepare_output(out, cfg)
     tasks, done = pending_tasks(target, cfg)
     n_nets, n_snaps = cfg.n_networks, len(cfg.snapshots)
-    totals = {"train": n_nets}
+    totals = {cfg.network_job: n_nets}
     for name, _ in cfg.analyses:
         # untrained networks may reach every snapshot; trained ones are counted exactly
         trained_reached = done[name] + sum(t.kind == name for t in tasks)
-        totals[name] = trained_reached + (n_nets - done["train"]) * n_snaps
+        totals[name] = trained_reached + (n_nets - done[cfg.network_job]) * n_snaps
     with make_executor(workers=workers, scheduler=scheduler, retries=retries) as executor:
         summary = SweepSummary(target, resumed, executor.description,
                                skipped={k: v for k, v in done.items()})
@@ -255,9 +257,10 @@ class SweepPlan:
 
 
 def _calibrate(config: SweepConfig, epochs: int) -> dict:
-    """Train network 0 for ``epochs`` epochs and run each analysis once on the result; time it.
+    """Train (or load) network 0 for ``epochs`` epochs and run each analysis once on the result; time it.
 
-    Runs in a fresh worker process so that its peak memory is a worker's.
+    Runs in a fresh worker process so that its peak memory is a worker's. For loaded
+    networks "epoch_seconds" is the load job's time (their history has one epoch).
     """
     import resource
     from dataclasses import replace
@@ -265,14 +268,18 @@ def _calibrate(config: SweepConfig, epochs: int) -> dict:
     from .config import SnapshotConfig, TrainingConfig
 
     t = config.training
-    short = replace(config, training=TrainingConfig(
-        seeds=t.seeds[:1], epochs=epochs, lr=t.lr, batch_size=t.batch_size, stop_at_accuracy=None,
-        snapshots=SnapshotConfig(at_epochs=(epochs,))))
+    if t is None:
+        short = replace(config, network=replace(config.network, checkpoints=config.network.checkpoints[:1]))
+        epochs = 0
+    else:
+        short = replace(config, training=TrainingConfig(
+            seeds=t.seeds[:1], epochs=epochs, lr=t.lr, batch_size=t.batch_size, stop_at_accuracy=None,
+            snapshots=SnapshotConfig(at_epochs=(epochs,))))
     with tempfile.TemporaryDirectory(prefix="nntopo-plan-") as tmp:
         folder, _ = prepare_output(Path(tmp) / "run", short)
-        train = run_task(str(folder), short, Task("train", 0))
+        first = run_task(str(folder), short, Task(short.network_job, 0))
         seconds = {name: run_task(str(folder), short, Task(name, 0, 0)).seconds for name, _ in short.analyses}
-    return {"epoch_seconds": train.seconds / (epochs + 1), "analysis_seconds": seconds,
+    return {"epoch_seconds": first.seconds / (epochs + 1), "analysis_seconds": seconds,
             "peak_memory_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
@@ -296,8 +303,8 @@ def plan_sweep(config: SweepConfig | str | os.PathLike, *, workers: int | None =
     with ProcessPoolExecutor(max_workers=1) as pool:
         cal = pool.submit(_calibrate, cfg, calibration_epochs).result()
     n, s = cfg.n_networks, len(cfg.snapshots)
-    jobs = {"train": n, **{name: n * s for name, _ in cfg.analyses}}
-    network = cal["epoch_seconds"] * (cfg.training.epochs + 1) + s * sum(cal["analysis_seconds"].values())
+    jobs = {cfg.network_job: n, **{name: n * s for name, _ in cfg.analyses}}
+    network = cal["epoch_seconds"] * cfg.n_epochs + s * sum(cal["analysis_seconds"].values())
     return SweepPlan(cfg, jobs, n_workers, cal["epoch_seconds"], cal["analysis_seconds"], cal["peak_memory_bytes"],
                      estimate_seconds=network * n / min(n_workers, max(1, n * (1 + s * len(cfg.analyses)))),
                      network_seconds=network, calibration_seconds=time.perf_counter() - start)

@@ -6,6 +6,7 @@ Layout of ``OUT/``::
     results.zarr/              the results (Zarr format 2, dims network, snapshot, epoch, layer, ...)
     networks/net00003/         checkpoints/ + manifest.json of network 3 (nets.train)
     marks/train/net00003.json  network 3 is trained and its rows of the store are written
+                               (marks/load/ for a sweep that loads its networks)
     marks/NAME/net00003_snap0002.json   analysis NAME of snapshot 2 of network 3 is written
 
 Rules:
@@ -98,14 +99,14 @@ def analysis_layouts(config: SweepConfig) -> dict[str, Layout]:
 def _arrays(config: SweepConfig) -> tuple[list[_Array], dict[str, np.ndarray]]:
     """Every array of the store and the coordinate values, from the config alone."""
     snaps = config.snapshots
-    n, s, e = config.n_networks, len(snaps), config.training.epochs + 1
+    n, s, e = config.n_networks, len(snaps), config.n_epochs
     coords: dict[str, np.ndarray] = {
         "network": np.arange(n),
         "snapshot": np.arange(s),
         "epoch": np.arange(e),
     }
     aux = {  # non-dimension coordinates
-        "seed": (("network",), np.array(config.training.seeds, dtype=np.int64)),
+        "seed": (("network",), np.array(config.seeds, dtype=np.int64)),
         "snapshot_policy": (("snapshot",), np.array([x.policy for x in snaps])),
         "snapshot_threshold": (("snapshot",), np.array([np.nan if x.threshold is None else x.threshold
                                                        for x in snaps], dtype=np.float64)),
@@ -280,7 +281,7 @@ def prepare_output(out: str | os.PathLike, config: SweepConfig) -> tuple[Path, b
     meta = {"format": FORMAT, "config": config.resolved(), "versions": versions()}
     try:
         os.mkdir(partial)  # the user's umask (mkdtemp would force 0o700)
-        for sub in ("networks", "marks", *(f"marks/{k}" for k in ("train", *dict(config.analyses)))):
+        for sub in ("networks", "marks", *(f"marks/{k}" for k in (config.network_job, *dict(config.analyses)))):
             os.mkdir(partial / sub)
         _create_store(partial / STORE_NAME, config, meta)
         write_atomic(partial / META_NAME, json.dumps(meta, indent=1))
