@@ -24,7 +24,8 @@ def sweep(tmp_path_factory):
     raw["network"]["widths"] = [2, 6, 6, 2]
     raw["training"].update(seeds=[0, 1, 2], epochs=3)
     raw["training"]["snapshots"] = {"thresholds": [0.3, 0.5, 1.0]}
-    raw["data"]["batches"]["c2"]["every"] = 10
+    # two input subsamples of 60 class-C2 points: the test's unit is a network's mean over them
+    raw["data"]["batches"]["c2"] = {"label": 1, "size": 60, "subsamples": 2}
     raw["analysis"]["landscapes"].update(levels=2, grid=[0.0, 1.0, 0.01])
     del raw["analysis"]["polyhedral"]
     out = tmp_path_factory.mktemp("al") / "run"
@@ -44,7 +45,8 @@ def test_table1_statistic_equals_the_distance_between_mean_landscapes(sweep):
     reached = ds.snapshot_epoch.values >= 0
     assert reached[:, 0].all() and reached[:, 1].sum() >= 1  # the test needs two populated thresholds
     t = table1(sweep, n_permutations=199, seed=0)
-    L = ds.landscape.values
+    assert ds.sizes["subsample"] == 2
+    L = ds.landscape.values.mean(axis=2)  # each network's mean over its subsamples
     for i, j in ((0, 1),):
         a, b = L[reached[:, i], i], L[reached[:, j], j]
         direct = np.sqrt(_trapezoid_sq(a.mean(axis=0) - b.mean(axis=0), 0.01))

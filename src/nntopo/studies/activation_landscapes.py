@@ -1,8 +1,9 @@
 """The activation-landscapes paper's statistics, read from a sweep's store (issue 11, first slice).
 
 The ``landscapes`` analysis of the engine (:mod:`nntopo.sweep.analyses`) stores
-``landscape (network, snapshot, layer, level, t)``; this module turns those arrays back
-into :class:`~nntopo.landscapes.ActivationLandscape` objects and computes Table I: the
+``landscape (network, snapshot, subsample, layer, level, t)``; this module turns each
+network's mean over its input subsamples (networks are the independent units of the
+test) back into :class:`~nntopo.landscapes.ActivationLandscape` objects and computes Table I: the
 permutation test between every pair of snapshots (training-accuracy thresholds), with
 the paper's statistic, the distance between the groups' mean activation landscapes in
 the product inner product of its equation (1). Networks that did not reach a snapshot
@@ -24,7 +25,8 @@ __all__ = ["stored_activation_landscapes", "table1", "table1_markdown"]
 
 def stored_activation_landscapes(out: str | os.PathLike) -> tuple[xr.Dataset, list[list[ActivationLandscape | None]]]:
     """The store of ``out`` and its landscapes as ``[network][snapshot]`` activation
-    landscapes (None where the piece was not reached or not computed)."""
+    landscapes, each the pointwise mean over the input subsamples (None where the piece
+    was not reached or not computed)."""
     from ..sweep.store import open_results
 
     ds = open_results(out)
@@ -33,7 +35,7 @@ def stored_activation_landscapes(out: str | os.PathLike) -> tuple[xr.Dataset, li
     attrs = ds.landscape.attrs
     grid = tuple(float(x) for x in attrs["grid"])
     hom_dim = int(attrs["hom_dim"])
-    values = ds.landscape.values  # (network, snapshot, layer, level, t)
+    values = ds.landscape.mean("subsample", skipna=False).values  # (network, snapshot, layer, level, t)
     names = [str(x) for x in ds.layer.values]
     reached = ds.snapshot_epoch.values >= 0
     out_list: list[list[ActivationLandscape | None]] = []

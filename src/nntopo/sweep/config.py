@@ -182,16 +182,25 @@ def _strip_name(message: str) -> str:
 @dataclass(frozen=True)
 class BatchConfig:
     """A named input batch: points of ``label`` (None: all classes) of the whole data set,
-    thinned to every k-th lattice point (``every``) or a seeded random ``fraction``."""
+    thinned to every k-th lattice point (``every``), a random ``fraction`` or a random
+    ``size`` (exactly that many points), drawn ``subsamples`` times.
+
+    Subsample k of a random draw is seeded by child k of ``SeedSequence(seed)`` (so
+    adding subsamples keeps the earlier ones), and every network of the sweep sees the
+    same subsamples. ``every`` selects one fixed set: it allows one subsample only.
+    """
 
     name: str
     label: int | None = None
     every: int | None = None
     fraction: float | None = None
     seed: int = 0
+    size: int | None = None
+    subsamples: int = 1
 
     def resolved(self) -> dict:
-        return {"label": self.label, "every": self.every, "fraction": self.fraction, "seed": self.seed}
+        return {"label": self.label, "every": self.every, "fraction": self.fraction, "size": self.size,
+                "seed": self.seed, "subsamples": self.subsamples}
 
 
 @dataclass(frozen=True)
@@ -327,13 +336,22 @@ def _parse_data(table: Table) -> DataConfig:
     batches = []
     for name in sorted(batches_table.data):
         b = batches_table.table(name)
+        given = [key for key in ("every", "fraction", "size") if b.has(key)]
+        if len(given) != 1:
+            raise b.error(given[1] if len(given) > 1 else None,
+                          "give exactly one of every = K (every K-th lattice point), fraction = F or size = N "
+                          f"(N points at random); got {' and '.join(given) or 'none'}")
         every = b.int("every", minimum=1) if b.has("every") else None
         fraction = b.real("fraction", minimum=0.0, maximum=1.0, min_inclusive=False) if b.has("fraction") else None
-        if (every is None) == (fraction is None):
-            raise b.error(None, "give exactly one of every = K (every K-th lattice point) or fraction = F")
+        size = b.int("size", minimum=1) if b.has("size") else None
+        subsamples = b.int("subsamples", 1, minimum=1)
+        if subsamples > 1 and every is not None:
+            raise b.error("subsamples", f"subsamples = {subsamples} needs a random draw (fraction or size); "
+                                        "every = K selects one fixed set of points")
         label = b.int("label", minimum=0) if b.has("label") else None
-        batches.append(BatchConfig(name, label=label, every=every, fraction=fraction, seed=b.int("seed", 0, minimum=0)))
-        b.finish(("label", "every", "fraction", "seed"))
+        batches.append(BatchConfig(name, label=label, every=every, fraction=fraction, seed=b.int("seed", 0, minimum=0),
+                                   size=size, subsamples=subsamples))
+        b.finish(("label", "every", "fraction", "size", "seed", "subsamples"))
     table.finish(("dataset", "params", "test_fraction", "batches"))
     return DataConfig(dataset, tuple(params), test_fraction, tuple(batches))
 
