@@ -34,6 +34,7 @@ __all__ = [
     "parse_config",
     "packaged_config",
     "PACKAGED_CONFIGS",
+    "FILE_DATASETS",
 ]
 
 #: The datasets a sweep can name, with the parameters each loader accepts.
@@ -42,9 +43,18 @@ DATASETS: dict[str, tuple[str, ...]] = {
     "circles": ("n_samples", "noise", "factor", "seed"),
     "moons": ("n_samples", "noise", "seed"),
     "digits": (),
+    # MNIST's IDX files in `directory` (never downloaded); split "train", "test" or "all" (both, train first).
+    "mnist": ("directory", "split", "limit"),
     # The Duffing PINN's collocation points (nntopo.nets.DuffingPINN); trained with its PINN loss.
     "duffing": ("regime", "t_max", "x0_lo", "x0_hi", "v0", "ic_weight", "n_t", "n_x0"),
 }
+
+#: Datasets read from files in the folder ``[data.params] directory`` (or ``--data-dir``).
+FILE_DATASETS = ("mnist",)
+
+#: What a run without the MNIST files is pointed to: the same study on data bundled with scikit-learn.
+_OFFLINE_HINT = ("Without MNIST, configs/digits_paper.toml runs the same study offline on scikit-learn's 8x8 "
+                 "digits.")
 
 #: Snapshot policies, in the order their snapshots are laid out along ``snapshot``.
 SNAPSHOT_POLICIES = ("accuracy_threshold", "every_k", "at_epoch")
@@ -329,7 +339,15 @@ def _parse_data(table: Table) -> DataConfig:
         value = params_table.raw(key)
         if isinstance(value, (dict, list)):
             raise params_table.error(key, f"expected a number, got {value!r}")
+        if key == "directory":
+            if not isinstance(value, str) or not value:
+                raise params_table.error(key, f"expected a folder (a non-empty string), got {value!r}")
+            # Absolute, so every worker process (whatever its folder) reads the same files.
+            value = os.path.abspath(os.path.expanduser(value))
         params.append((key, value))
+    if dataset in FILE_DATASETS and "directory" not in params_table.data:
+        raise params_table.error("directory", f"missing: the folder holding the {dataset} files (or give "
+                                              f"--data-dir DIR). {_OFFLINE_HINT}")
     test_fraction = table.real("test_fraction", 0.1, minimum=0.0, maximum=1.0, min_inclusive=False,
                                max_inclusive=False)
     batches_table = table.table("batches")
@@ -401,6 +419,10 @@ def _check_data_fits(config_table: Table, data: DataConfig, network: NetworkConf
         dataset = load_dataset(data)
     except (TypeError, ValueError) as exc:
         raise config_table.error("data.params", str(exc)) from None
+    except FileNotFoundError as exc:
+        missing = str(exc).removeprefix("directory: ")
+        raise config_table.error("data.params.directory", f"{missing}; put the files there or give --data-dir DIR "
+                                                          f"(nothing is downloaded). {_OFFLINE_HINT}") from None
     if dataset.X.shape[1] != network.widths[0]:
         raise config_table.error("network.widths", f"widths[0] is {network.widths[0]} but {data.dataset} has "
                                                    f"{dataset.X.shape[1]} input coordinates")
@@ -484,16 +506,21 @@ def _locate(path: str | os.PathLike) -> Path:
                             f"{', '.join(f'configs/{c}.toml' for c in PACKAGED_CONFIGS)})")
 
 
-def load_config(path: str | os.PathLike) -> SweepConfig:
+def load_config(path: str | os.PathLike, *, data_dir: str | os.PathLike | None = None) -> SweepConfig:
     """Read and check a sweep config from a TOML file.
 
     ``path`` may also name a packaged config (``configs/demo.toml`` or ``demo``) when no
-    such file exists here, so the shipped configs work from any folder. A missing file is
-    a ``FileNotFoundError``; anything wrong inside it a :class:`ConfigError` naming the
-    file and the key.
+    such file exists here, so the shipped configs work from any folder. ``data_dir``
+    (``nntopo run --data-dir``) replaces ``[data.params] directory`` of a dataset read
+    from files (:data:`FILE_DATASETS`); a relative folder, here or in the file, is taken
+    from the current folder and stored absolute. A missing config file is a
+    ``FileNotFoundError``; anything wrong inside it (missing data files included) a
+    :class:`ConfigError` naming the file and the key.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"config must be a path to a TOML file, got {type(path).__name__}")
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"data_dir must be a folder (str or os.PathLike) or None, got {type(data_dir).__name__}")
     p = _locate(path)
     if not p.is_file():
         raise ConfigError(f"{p}: not a file")
@@ -504,5 +531,14 @@ def load_config(path: str | os.PathLike) -> SweepConfig:
         raise ConfigError(f"{p}: not valid TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read the config ({exc})") from None
+    if data_dir is not None:
+        section = data.get("data")
+        if isinstance(section, dict) and section.get("dataset") in FILE_DATASETS:
+            params = section.setdefault("params", {})
+            if isinstance(params, dict):
+                params["directory"] = os.fspath(data_dir)
+        elif isinstance(section, dict) and isinstance(section.get("dataset"), str):
+            raise ConfigError(f"{p}: data.dataset: a data folder was given (--data-dir), but "
+                              f"{section['dataset']} reads no files (only {', '.join(FILE_DATASETS)} do)")
     return parse_config(data, source=str(p))
 

@@ -7,12 +7,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..data import Dataset, circles, digits, moons, nine_disks, sublattice, train_test_split
+from ..data import Dataset, circles, digits, mnist, moons, nine_disks, sublattice, train_test_split
 from .config import BatchConfig, DataConfig, SweepConfig
 
 __all__ = ["SweepData", "load_dataset", "make_batch", "network_split", "sweep_data", "training_loss"]
 
-_LOADERS = {"nine_disks": nine_disks, "circles": circles, "moons": moons, "digits": digits}
+_LOADERS = {"nine_disks": nine_disks, "circles": circles, "moons": moons, "digits": digits, "mnist": mnist}
 
 #: Collocation grid parameters of a PINN data set (the rest configure the problem).
 _GRID_PARAMS = ("n_t", "n_x0")
