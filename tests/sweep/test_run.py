@@ -224,3 +224,28 @@ def test_a_registered_analysis_runs_without_touching_the_engine(tmp_path, tiny_t
         register_analysis(Analysis("test_weight_norm", "another", _parse, _layout, _compute))
     with pytest.raises(ValueError, match="analysis.test_weight_norm.p: must be >= 1"):
         parse_config(tomllib.loads(text.replace("p = 1", "p = 0")), "x.toml")
+
+
+def test_final_snapshot_is_each_networks_last_epoch(tmp_path, tiny_text):
+    from nntopo.plotting.sweep import snapshot_labels
+
+    text = tiny_text.replace("every = 2", "every = 2\nfinal = true").replace("epochs = 3", "epochs = 3\n"
+                                                                                          "stop_at_accuracy = 0.9")
+    text = text.split("[analysis.landscapes]")[0] + "[analysis.test_weight_norm]\np = 1\n"
+    cfg = parse_config(tomllib.loads(text), "final.toml")
+    assert cfg.snapshots[-1].policy == "final" and cfg.resolved()["training"]["snapshots"]["final"] is True
+    run_sweep(cfg, tmp_path / "run", workers=1)
+    ds = open_results(tmp_path / "run").load()
+    assert list(ds["snapshot_policy"].values) == ["accuracy_threshold"] * 2 + ["every_k"] * 2 + ["final"]
+    assert snapshot_labels(ds)[-1] == "final"
+    assert ds["snapshot_reached"].values[:, -1].all()
+    trained = ds["epochs_trained"].values
+    np.testing.assert_array_equal(ds["snapshot_epoch"].values[:, -1], trained)
+    for n in range(2):
+        last = trained[n]
+        assert ds["snapshot_train_acc"].values[n, -1] == ds["train_acc"].values[n, last]
+        if last < 3:  # stopped early: the stop rule's 0.9 threshold was first reached there
+            assert ds["snapshot_epoch"].values[n, 1] == last
+        state = torch.load(tmp_path / "run" / str(ds["snapshot_checkpoint"].values[n, -1]), weights_only=True)
+        expected = [np.abs(state[f"linear{i}.weight"].double().numpy()).sum() for i in (1, 2, 3)]
+        np.testing.assert_allclose(ds["weight_norm"].values[n, -1], expected, rtol=1e-12)

@@ -57,7 +57,7 @@ _OFFLINE_HINT = ("Without MNIST, configs/digits_paper.toml runs the same study o
                  "digits.")
 
 #: Snapshot policies, in the order their snapshots are laid out along ``snapshot``.
-SNAPSHOT_POLICIES = ("accuracy_threshold", "every_k", "at_epoch")
+SNAPSHOT_POLICIES = ("accuracy_threshold", "every_k", "at_epoch", "final")
 
 _CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -252,16 +252,18 @@ class Snapshot:
 @dataclass(frozen=True)
 class SnapshotConfig:
     """``[training.snapshots]``: accuracy ``thresholds`` (on ``metric``), ``every`` k epochs
-    (from epoch 0) and ``at_epochs``; any combination, at least one snapshot."""
+    (from epoch 0), ``at_epochs`` and ``final`` (the last epoch trained, whatever its
+    accuracy: the paper's "last threshold reached"); any combination, at least one snapshot."""
 
     thresholds: tuple[float, ...] = ()
     metric: str = "train_acc"
     every: int | None = None
     at_epochs: tuple[int, ...] = ()
+    final: bool = False
 
     def resolved(self) -> dict:
         return {"thresholds": list(self.thresholds), "metric": self.metric, "every": self.every,
-                "at_epochs": list(self.at_epochs)}
+                "at_epochs": list(self.at_epochs), "final": self.final}
 
 
 @dataclass(frozen=True)
@@ -301,12 +303,14 @@ class SweepConfig:
 
     @property
     def snapshots(self) -> tuple[Snapshot, ...]:
-        """The snapshot axis: thresholds, then every-k epochs, then requested epochs."""
+        """The snapshot axis: thresholds, then every-k epochs, then requested epochs, then the final epoch."""
         s = self.training.snapshots
         out = [Snapshot("accuracy_threshold", threshold=t) for t in s.thresholds]
         if s.every is not None:
             out += [Snapshot("every_k", epoch=e) for e in range(0, self.training.epochs + 1, s.every)]
         out += [Snapshot("at_epoch", epoch=e) for e in s.at_epochs]
+        if s.final:
+            out.append(Snapshot("final"))
         return tuple(out)
 
     def analysis(self, name: str) -> Any:
@@ -404,11 +408,13 @@ def _parse_training(table: Table) -> TrainingConfig:
     at_epochs = s.list("at_epochs", lambda n, v: check_int(v, n, minimum=0, maximum=epochs), ())
     if any(b <= a for a, b in zip(at_epochs, at_epochs[1:])):
         raise s.error("at_epochs", f"must be strictly increasing, got {list(at_epochs)}")
-    if not thresholds and every is None and not at_epochs:
-        raise s.error(None, "no snapshot: give thresholds, every or at_epochs")
-    s.finish(("thresholds", "metric", "every", "at_epochs"))
+    final = s.bool("final", False)
+    if not thresholds and every is None and not at_epochs and not final:
+        raise s.error(None, "no snapshot: give thresholds, every, at_epochs or final = true")
+    s.finish(("thresholds", "metric", "every", "at_epochs", "final"))
     table.finish(("seeds", "networks", "epochs", "lr", "batch_size", "stop_at_accuracy", "snapshots"))
-    return TrainingConfig(seeds, epochs, lr, batch_size, stop, SnapshotConfig(thresholds, metric, every, at_epochs))
+    return TrainingConfig(seeds, epochs, lr, batch_size, stop,
+                          SnapshotConfig(thresholds, metric, every, at_epochs, final))
 
 
 def _check_data_fits(config_table: Table, data: DataConfig, network: NetworkConfig) -> None:
