@@ -159,6 +159,9 @@ def run(
                                   "every worker sees."),
     plan: bool = typer.Option(False, "--plan", help="Print the jobs per kind, a time estimate from a short "
                                                     "calibration run and the peak memory per worker; run nothing."),
+    data_dir: Optional[Path] = typer.Option(
+        None, "--data-dir", help="Folder of the data files of a dataset read from files (mnist: the IDX files); "
+                                 "replaces [data.params] directory of CONFIG. Nothing is downloaded."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
 ) -> None:
     """Run a sweep: train (or load) every network of CONFIG, analyse every snapshot, write OUT/results.zarr.
@@ -169,7 +172,7 @@ def run(
     from .sweep import check_sweep, load_config, plan_sweep, run_sweep
 
     try:
-        cfg = load_config(config)
+        cfg = load_config(config, data_dir=data_dir)
         if plan:
             if scheduler is not None:
                 raise ValueError("--plan estimates for this machine; use --workers N to size it")

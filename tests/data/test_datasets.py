@@ -181,3 +181,21 @@ def test_bad_input_names_the_argument():
         duffing(t_max=-1)
     with pytest.raises(ValueError, match="x0"):
         duffing(x0=float("inf"))
+
+
+def test_sublattice_size_draws_exactly_that_many_points():
+    d = nine_disks(step=2.0)
+    s = sublattice(d, size=100, seed=1)
+    lat = {tuple(p) for p in d.point_data["lattice"].tolist()}
+    picked = [tuple(p) for p in s.point_data["lattice"].tolist()]
+    assert len(s) == 100 == len(set(picked)) and set(picked) <= lat
+    order = {p: i for i, p in enumerate(map(tuple, d.point_data["lattice"].tolist()))}
+    assert [order[p] for p in picked] == sorted(order[p] for p in picked)  # original order kept
+    np.testing.assert_array_equal(s.X, sublattice(d, size=100, seed=1).X)
+    assert len(sublattice(d, size=len(d), seed=0)) == len(d)
+    with pytest.raises(ValueError, match=f"size=100000 is more than the {len(d)} points"):
+        sublattice(d, size=100_000)
+    with pytest.raises(ValueError, match="exactly one of every=, fraction= or size="):
+        sublattice(d, size=10, fraction=0.1)
+    with pytest.raises(ValueError, match="size must be >= 1"):
+        sublattice(d, size=0)

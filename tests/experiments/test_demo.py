@@ -76,7 +76,7 @@ def test_demo_writes_figures_and_summary_from_the_store(tiny):
     np.testing.assert_allclose(row["mean_f_vector"], ds["f_vector"].values[:, 0].mean(axis=0).round(1))
     for s, row in enumerate(summary["snapshots"]):
         if reached[:, s].any():
-            norms = ds["landscape_norm"].values[reached[:, s], s].mean(axis=0)
+            norms = ds["landscape_norm"].values[reached[:, s], s].mean(axis=(0, 1))  # networks, subsamples
             np.testing.assert_allclose(list(row["mean_landscape_norm"].values()), norms, rtol=1e-12)
         else:
             assert "mean_landscape_norm" not in row and row["mean_epoch"] is None
@@ -89,7 +89,7 @@ def test_mean_over_networks_counts_only_networks_that_reached(tiny):
     mean = mean_over_networks(ds, "landscape")
     for s in range(ds.sizes["snapshot"]):
         if reached[:, s].any():
-            np.testing.assert_allclose(mean[s], np.mean([ds["landscape"].values[n, s] for n in range(3)
+            np.testing.assert_allclose(mean[s], np.mean([ds["landscape"].values[n, s, 0] for n in range(3)
                                                          if reached[n, s]], axis=0), rtol=1e-14, atol=0)
         else:
             assert np.isnan(mean[s]).all()

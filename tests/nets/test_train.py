@@ -10,6 +10,7 @@ from nntopo.nets import (
     AccuracyThresholds,
     AtEpochs,
     EveryKEpochs,
+    FinalEpoch,
     TrainConfig,
     load_checkpoint,
     load_manifest,
@@ -61,6 +62,30 @@ def test_unreached_thresholds_are_recorded_not_invented(tmp_path):
     assert reached[("at_epoch", None, 50)]["reached"] is False
     at1 = [r for r in rows if r["policy"] == "at_epoch" and r["reached"]]
     assert [r["epoch"] for r in at1] == [1]
+
+
+def test_final_epoch_is_the_last_epoch_trained(tmp_path):
+    tr, te = train_test_split(circles(200, seed=0), seed=0)
+    # no stop rule: the final snapshot is epoch `epochs`, and its state is the returned network's
+    net = MLP([2, 8, 2], seed=0)
+    result = train(net, tr, te, TrainConfig(epochs=4, seed=0), snapshots=[FinalEpoch(), AtEpochs([2])])
+    assert [(r["policy"], r["epoch"], r["reached"]) for r in result.snapshots] == [
+        ("at_epoch", 2, True), ("final", 4, True)]
+    for name, value in net.state_dict().items():
+        assert torch.equal(result.states[4][name], value)
+    # a stop rule: the first epoch that reached it, sharing that epoch's threshold checkpoint
+    history = train(MLP([2, 8, 2], seed=0), tr, te, TrainConfig(epochs=300, seed=0, lr=1e-2)).history
+    stop = next(r for r in history if r["epoch"] > 0 and r["train_acc"] > history[0]["train_acc"])["train_acc"]
+    result = train(MLP([2, 8, 2], seed=0), tr, te, TrainConfig(epochs=300, seed=0, lr=1e-2, stop_at_accuracy=stop),
+                   snapshots=[AccuracyThresholds([stop]), FinalEpoch()], out_dir=tmp_path)
+    last = result.history[-1]["epoch"]
+    assert 0 < last < 300 and result.history[-1]["train_acc"] >= stop
+    rows = load_manifest(tmp_path)
+    assert [(r["policy"], r["epoch"]) for r in rows] == [("accuracy_threshold", last), ("final", last)]
+    assert rows[0]["checkpoint"] == rows[1]["checkpoint"]
+    # no epoch trained: the final snapshot is the initial network
+    assert [r["epoch"] for r in train(MLP([2, 8, 2], seed=0), tr, te, TrainConfig(epochs=0),
+                                      snapshots=FinalEpoch()).snapshots] == [0]
 
 
 def test_every_k_and_in_memory_states_and_callbacks():

@@ -76,3 +76,26 @@ def test_bad_arguments_name_themselves():
     with pytest.raises(TypeError, match="history"):
         plot_training_curves({"epoch": 0}, ax=ax)
     plt.close(fig)
+
+
+def test_mean_over_networks_averages_reached_networks_and_subsamples():
+    import xarray as xr
+
+    from nntopo.plotting.sweep import mean_over_networks
+
+    # (network 3, snapshot 2, subsample 2, layer 1, t 2); network 2 did not reach snapshot 1
+    values = np.array([
+        [[[[1.0, 2.0]], [[3.0, 4.0]]], [[[0.0, 0.0]], [[2.0, 2.0]]]],
+        [[[[5.0, 6.0]], [[7.0, 8.0]]], [[[4.0, 0.0]], [[6.0, 2.0]]]],
+        [[[[0.0, 0.0]], [[0.0, 6.0]]], [[[np.nan, np.nan]], [[np.nan, np.nan]]]],
+    ])
+    reached = np.array([[True, True], [True, True], [True, False]])
+    ds = xr.Dataset({"landscape": (("network", "snapshot", "subsample", "layer", "t"), values),
+                     "snapshot_reached": (("network", "snapshot"), reached)})
+    mean = mean_over_networks(ds, "landscape")
+    assert mean.shape == (2, 1, 2)
+    # snapshot 0: six (network, subsample) rows; snapshot 1: four, network 2 left out
+    np.testing.assert_array_equal(mean[0, 0], [(1 + 3 + 5 + 7 + 0 + 0) / 6, (2 + 4 + 6 + 8 + 0 + 6) / 6])
+    np.testing.assert_array_equal(mean[1, 0], [(0 + 2 + 4 + 6) / 4, (0 + 2 + 0 + 2) / 4])
+    none = ds.assign(snapshot_reached=(("network", "snapshot"), np.zeros((3, 2), bool)))
+    assert np.isnan(mean_over_networks(none, "landscape")).all()

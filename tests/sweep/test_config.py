@@ -1,4 +1,5 @@
 import json
+import tomllib
 
 import pytest
 from hypothesis import given, settings
@@ -17,18 +18,52 @@ def _bad(tmp_path, text: str, name: str = "bad.toml"):
     return str(info.value)
 
 
-def test_packaged_configs_are_valid():
-    """Every TOML file shipped in nntopo/configs is a valid config (the list is the folder)."""
-    from nntopo.sweep.analyses import available_analyses
+def _fake_mnist(folder):
+    """Tiny files in MNIST's IDX format (28 x 28 images, every digit): what the mnist configs read."""
+    import struct
 
-    assert {"demo", "nine_disks_paper"} <= set(PACKAGED_CONFIGS)
+    import numpy as np
+
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 1500), ("t10k", 600)):
+        for kind, array in (("images-idx3", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)),
+                            ("labels-idx1", (np.arange(n) % 10).astype(np.uint8))):
+            header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(">" + "I" * array.ndim, *array.shape)
+            (folder / f"{prefix}-{kind}-ubyte").write_bytes(header + array.tobytes())
+    return folder
+
+
+def test_packaged_configs_are_valid(tmp_path):
+    """Every TOML file shipped in nntopo/configs is a valid config (the list is the folder);
+    those reading MNIST with files in MNIST's format given by data_dir."""
+    from nntopo.sweep.analyses import available_analyses
+    from nntopo.sweep.config import FILE_DATASETS
+
+    assert {"demo", "nine_disks_paper", "digits_paper", "digits_demo", "mnist_paper", "mnist_demo"} <= set(
+        PACKAGED_CONFIGS)
+    mnist_dir = _fake_mnist(tmp_path / "mnist")
     for name in PACKAGED_CONFIGS:
-        cfg = load_config(packaged_config(name))
+        with open(packaged_config(name), "rb") as fh:
+            reads_files = tomllib.load(fh)["data"]["dataset"] in FILE_DATASETS
+        cfg = load_config(packaged_config(name), data_dir=mnist_dir if reads_files else None)
         assert cfg.analyses and cfg.n_networks >= 1
         assert set(cfg.resolved()["analysis"]) <= set(available_analyses())
     demo = load_config(packaged_config("demo"))
     assert demo.resolved()["analysis"].keys() == {"landscapes", "polyhedral"}
     assert demo.n_networks == 4 and demo.network.widths == (2,) + (15,) * 10 + (2,)
+    # the paper configs: what the activation-landscapes paper specifies
+    nine = load_config(packaged_config("nine_disks_paper"))
+    assert nine.n_networks == 100 and nine.network.widths == (2,) + (15,) * 10 + (2,)
+    assert {0.55, 0.7, 0.85} <= set(nine.training.snapshots.thresholds) and nine.snapshots[-1].policy == "final"
+    assert nine.analysis("landscapes").grid[2] == 0.001 and nine.analysis("landscapes").homology == "plain"
+    mnist = load_config(packaged_config("mnist_paper"), data_dir=mnist_dir)
+    assert mnist.network.widths == (784, 128, 64, 64, 64, 64, 64, 10) and mnist.n_networks == 10
+    assert mnist.training.snapshots.thresholds[0] == 0.2 and mnist.snapshots[-1].policy == "final"
+    assert (mnist.data.batches[0].size, mnist.data.batches[0].subsamples) == (2000, 5)
+    assert dict(mnist.data.params)["split"] == "all"
+    land = mnist.analysis("landscapes")
+    assert (land.homology, land.hom_dim, land.grid[2]) == ("local", 1, 0.005)
 
 
 def test_packaged_names_resolve_from_any_folder(tmp_path, monkeypatch):
@@ -110,10 +145,10 @@ def test_missing_tables_and_files(tmp_path, tiny_text):
 
 @settings(max_examples=25, deadline=None)
 @given(epochs=st.integers(0, 50), every=st.integers(1, 60), at=st.lists(st.integers(0, 50), unique=True, max_size=4),
-       thresholds=st.lists(st.floats(0, 1), unique=True, max_size=4))
-def test_snapshot_axis_follows_the_policies(epochs, every, at, thresholds):
+       thresholds=st.lists(st.floats(0, 1), unique=True, max_size=4), final=st.booleans())
+def test_snapshot_axis_follows_the_policies(epochs, every, at, thresholds, final):
     at = sorted(e for e in at if e <= epochs)
-    snaps = {"every": every}
+    snaps = {"every": every, "final": final}
     if at:
         snaps["at_epochs"] = at
     if thresholds:
@@ -124,13 +159,19 @@ def test_snapshot_axis_follows_the_policies(epochs, every, at, thresholds):
     cfg = parse_config(data, "hyp.toml")
     axis = cfg.snapshots
     expected = ([("accuracy_threshold", t, None) for t in sorted(thresholds)]
-                + [("every_k", None, e) for e in range(0, epochs + 1, every)] + [("at_epoch", None, e) for e in at])
+                + [("every_k", None, e) for e in range(0, epochs + 1, every)] + [("at_epoch", None, e) for e in at]
+                + [("final", None, None)] * final)
     assert [(s.policy, s.threshold, s.epoch) for s in axis] == expected
     assert cfg.resolved()["analysis"]["polyhedral"] == {"box": "data"}
 
 
-def test_resolved_config_reads_back_as_the_same_config():
+def test_resolved_config_reads_back_as_the_same_config(tmp_path):
+    from nntopo.sweep.config import FILE_DATASETS
+
+    mnist_dir = _fake_mnist(tmp_path / "mnist")
     for name in PACKAGED_CONFIGS:
-        cfg = load_config(packaged_config(name))
+        with open(packaged_config(name), "rb") as fh:
+            reads_files = tomllib.load(fh)["data"]["dataset"] in FILE_DATASETS
+        cfg = load_config(packaged_config(name), data_dir=mnist_dir if reads_files else None)
         again = parse_config(cfg.resolved(), "resolved")
         assert again == cfg and again.resolved() == cfg.resolved()

@@ -64,13 +64,15 @@ def test_store_holds_what_the_cores_compute(finished):
     cfg = load_config(toml)
     ds = open_results(out).load()
     assert summary.ran == {"train": 2, "landscapes": 6, "polyhedral": 6}
-    assert ds["landscape"].dims == ("network", "snapshot", "layer", "level", "t")
+    assert ds["landscape"].dims == ("network", "snapshot", "subsample", "layer", "level", "t")
+    assert ds["landscape_norm"].dims == ("network", "snapshot", "subsample", "layer")
+    assert list(ds["subsample"].values) == [0]
     assert ds["landscape"].dtype == np.float64 and ds["f_vector"].dtype == np.int64
     assert list(ds["layer"].values) == ["input", "relu1", "relu2", "output"]
     assert list(ds["seed"].values) == [0, 1]
     assert ds.attrs["format"] == "nntopo-sweep/1" and '"giotto-ph"' in ds.attrs["versions"]
     data = sweep_data(cfg)
-    batch = data.batches["c2"].X
+    (batch,) = (b.X for b in data.batches["c2"])
     for n in range(2):
         rows = load_manifest(out / f"networks/net{n:05d}")
         history = ds["train_acc"].values[n]
@@ -89,12 +91,12 @@ def test_store_holds_what_the_cores_compute(finished):
             for j, acts in enumerate(capture(net, batch).values()):
                 diagram = rips_persistence(normalize_plain(acts), maxdim=1)[1]
                 expected = landscape(diagram, Grid(0.0, 1.0, 0.05), 2, hom_dim=1).padded(2)
-                np.testing.assert_array_equal(ds["landscape"].values[n, s, j], expected)
+                np.testing.assert_array_equal(ds["landscape"].values[n, s, 0, j], expected)
             cx = polyhedral_complex(net, box=(-70, 70))
             assert list(ds["f_vector"].values[n, s]) == list(cx.f_vector)
             assert ds["euler_characteristic"].values[n, s] == 1 == np.dot(cx.f_vector, [1, -1, 1])
     # the input layer does not depend on the network
-    a = ds["landscape"].values[:, :, 0]
+    a = ds["landscape"].values[:, :, 0, 0]
     assert np.array_equal(a[0, 0], a[1, 2])
 
 
@@ -111,7 +113,7 @@ def test_data_without_mark_is_recomputed(copy, finished, calls):
     toml, out = copy
     store = SweepStore(out)
     # a piece whose data was (over)written but whose mark never came: as if killed between the two
-    store.write("landscape", (1, 3), np.full((4, 2, 21), 7.0))
+    store.write("landscape", (1, 3), np.full((1, 4, 2, 21), 7.0))
     store.mark_path("landscapes", 1, 3).unlink()
     store.write("f_vector", (0, 0), np.array([1, 2, 3]))
     store.mark_path("polyhedral", 0, 0).unlink()
@@ -222,3 +224,28 @@ def test_a_registered_analysis_runs_without_touching_the_engine(tmp_path, tiny_t
         register_analysis(Analysis("test_weight_norm", "another", _parse, _layout, _compute))
     with pytest.raises(ValueError, match="analysis.test_weight_norm.p: must be >= 1"):
         parse_config(tomllib.loads(text.replace("p = 1", "p = 0")), "x.toml")
+
+
+def test_final_snapshot_is_each_networks_last_epoch(tmp_path, tiny_text):
+    from nntopo.plotting.sweep import snapshot_labels
+
+    text = tiny_text.replace("every = 2", "every = 2\nfinal = true").replace("epochs = 3", "epochs = 3\n"
+                                                                                          "stop_at_accuracy = 0.9")
+    text = text.split("[analysis.landscapes]")[0] + "[analysis.test_weight_norm]\np = 1\n"
+    cfg = parse_config(tomllib.loads(text), "final.toml")
+    assert cfg.snapshots[-1].policy == "final" and cfg.resolved()["training"]["snapshots"]["final"] is True
+    run_sweep(cfg, tmp_path / "run", workers=1)
+    ds = open_results(tmp_path / "run").load()
+    assert list(ds["snapshot_policy"].values) == ["accuracy_threshold"] * 2 + ["every_k"] * 2 + ["final"]
+    assert snapshot_labels(ds)[-1] == "final"
+    assert ds["snapshot_reached"].values[:, -1].all()
+    trained = ds["epochs_trained"].values
+    np.testing.assert_array_equal(ds["snapshot_epoch"].values[:, -1], trained)
+    for n in range(2):
+        last = trained[n]
+        assert ds["snapshot_train_acc"].values[n, -1] == ds["train_acc"].values[n, last]
+        if last < 3:  # stopped early: the stop rule's 0.9 threshold was first reached there
+            assert ds["snapshot_epoch"].values[n, 1] == last
+        state = torch.load(tmp_path / "run" / str(ds["snapshot_checkpoint"].values[n, -1]), weights_only=True)
+        expected = [np.abs(state[f"linear{i}.weight"].double().numpy()).sum() for i in (1, 2, 3)]
+        np.testing.assert_allclose(ds["weight_norm"].values[n, -1], expected, rtol=1e-12)

@@ -101,20 +101,24 @@ def sublattice(
     every: int | None = None,
     fraction: float | None = None,
     seed: int | np.random.Generator | None = 0,
+    *,
+    size: int | None = None,
 ) -> Dataset:
-    """A sub-batch of a lattice set: every k-th lattice point in each direction, or a fraction.
+    """A sub-batch of a set: every k-th lattice point in each direction, a random fraction or a random size.
 
     ``every=k`` (an int >= 1) keeps the points whose lattice indices are both multiples of
-    k (about 1/k^2 of the points). ``fraction=f`` in (0, 1) keeps round(f * n) points
-    chosen at random (the paper's batch is 28.52% of the set). Give exactly one of the
-    two. ``seed`` (used by ``fraction=`` only) is an int, a ``numpy.random.Generator`` or
-    None (fresh entropy); default 0.
+    k (about 1/k^2 of the points; a lattice set such as :func:`nine_disks` only).
+    ``fraction=f`` in (0, 1) keeps round(f * n) points chosen at random (the paper's
+    batch is 28.52% of the set); ``size=m`` (1 <= m <= n) keeps exactly m points chosen
+    at random. Give exactly one of the three; the kept points stay in their original
+    order. ``seed`` (used by the random draws only) is an int, a
+    ``numpy.random.Generator`` or None (fresh entropy); default 0.
     """
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be an nntopo Dataset, got {type(data).__name__}")
     seed = check_seed(seed)
-    if (every is None) == (fraction is None):
-        raise ValueError("every, fraction: give exactly one of every= or fraction=")
+    if sum(x is not None for x in (every, fraction, size)) != 1:
+        raise ValueError("every, fraction, size: give exactly one of every=, fraction= or size=")
     if every is not None:
         every = check_int(every, "every", minimum=1)
         lattice = data.point_data.get("lattice")
@@ -124,8 +128,13 @@ def sublattice(
         if not mask.any():
             raise ValueError(f"every={every} selects no point")
         return data.subset(mask, sublattice_every=every)
-    f = check_fraction(fraction, "fraction")
     rng = as_generator(seed)
+    if size is not None:
+        size = check_int(size, "size", minimum=1)
+        if size > len(data):
+            raise ValueError(f"size={size} is more than the {len(data)} points of data")
+        return data.subset(np.sort(rng.choice(len(data), size=size, replace=False)), sublattice_size=size)
+    f = check_fraction(fraction, "fraction")
     k = max(1, int(round(f * len(data))))
     chosen = np.sort(rng.choice(len(data), size=k, replace=False))
     return data.subset(chosen, sublattice_fraction=f)

@@ -112,7 +112,8 @@ def run_demo(out_dir: str | os.PathLike, config: SweepConfig | str | os.PathLike
 
 def summarize(out_dir: str | os.PathLike) -> dict:
     """Per snapshot, from the store: networks that reached it, mean epoch, mean f-vector, Euler characteristics,
-    mean landscape norm of every layer; plus the final accuracies of every network."""
+    mean landscape norm of every layer (over those networks and every input subsample); plus the final
+    accuracies of every network."""
     from ..plotting.sweep import mean_over_networks, snapshot_labels
     from ..studies.activation_landscapes import topological_complexity
 

@@ -27,6 +27,7 @@ __all__ = [
     "AccuracyThresholds",
     "EveryKEpochs",
     "AtEpochs",
+    "FinalEpoch",
     "train",
     "load_manifest",
     "load_checkpoint",
@@ -90,7 +91,12 @@ class TrainConfig:
 
 
 class SnapshotPolicy(Protocol):
-    """Decides at which epochs a checkpoint is kept. Stateless: it reads the history."""
+    """Decides at which epochs a checkpoint is kept. Stateless: it reads the history.
+
+    A policy may also define ``due_at_end(history) -> list[dict]``: the reasons to
+    snapshot the last epoch of ``history`` when it is the last epoch trained (the
+    ``epochs``-th, or the first that reached ``stop_at_accuracy``); see :class:`FinalEpoch`.
+    """
 
     def due(self, history: Sequence[dict]) -> list[dict]:
         """Manifest fields for each reason to snapshot the last epoch of ``history`` (empty: none)."""
@@ -174,6 +180,22 @@ class AtEpochs:
     def unreached(self, history: Sequence[dict]) -> list[dict]:
         done = {rec["epoch"] for rec in history}
         return [{"policy": "at_epoch", "threshold": None, "requested_epoch": int(e)} for e in self.epochs if e not in done]
+
+
+@dataclass(frozen=True)
+class FinalEpoch:
+    """Snapshot the last epoch trained, whatever accuracy it reached: epoch ``epochs``, or
+    the first epoch that reached ``stop_at_accuracy``. Always reached (unless training fails);
+    it shares the checkpoint of any other snapshot of that epoch."""
+
+    def due(self, history: Sequence[dict]) -> list[dict]:
+        return []
+
+    def due_at_end(self, history: Sequence[dict]) -> list[dict]:
+        return [{"policy": "final", "threshold": None}]
+
+    def unreached(self, history: Sequence[dict]) -> list[dict]:
+        return []
 
 
 @dataclass
@@ -543,6 +565,11 @@ def train(
             raise FloatingPointError(f"training diverged: loss is {train_loss} at epoch {epoch}")
         history.append(rec)
         reasons = [r for p in policies for r in p.due(history)]
+        # the loop below stops after this epoch exactly when this holds
+        last = epoch == config.epochs or (config.stop_at_accuracy is not None
+                                          and train_acc >= config.stop_at_accuracy)
+        if last:
+            reasons += [r for p in policies if callable(getattr(p, "due_at_end", None)) for r in p.due_at_end(history)]
         if reasons:
             state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             ckpt = None

@@ -50,12 +50,18 @@ def _check_ds(ds: object, *names: str) -> None:
 
 
 def mean_over_networks(ds, name: str) -> np.ndarray:
-    """Mean of variable ``name`` (dims network, snapshot, ...) over the networks that reached each snapshot.
+    """Mean of variable ``name`` (dims network, snapshot, ...) over the networks that reached
+    each snapshot and, where ``name`` has a ``subsample`` dim, over all its subsamples.
 
-    Returns float64 of shape (snapshot, ...); NaN where no network reached the snapshot.
+    Every network has the same subsamples, so this is also the mean over networks of each
+    network's mean over subsamples. Returns float64 of shape (snapshot, ...) without the
+    ``subsample`` dim; NaN where no network reached the snapshot.
     """
     _check_ds(ds, name, "snapshot_reached")
-    values = np.asarray(ds[name].values, dtype=np.float64)
+    da = ds[name]
+    if "subsample" in da.dims:
+        da = da.mean("subsample", skipna=False)
+    values = np.asarray(da.values, dtype=np.float64)
     reached = np.asarray(ds["snapshot_reached"].values, dtype=bool)
     mask = reached.reshape(reached.shape + (1,) * (values.ndim - 2))
     counts = reached.sum(axis=0)
@@ -67,12 +73,13 @@ def mean_over_networks(ds, name: str) -> np.ndarray:
 
 
 def snapshot_labels(ds) -> list[str]:
-    """One short label per snapshot: "acc ≥ 0.9", "epoch 10"."""
+    """One short label per snapshot: "acc ≥ 0.9", "epoch 10", "final" (the last epoch trained)."""
     _check_ds(ds, "snapshot_policy")
     labels = []
     for policy, threshold, epoch in zip(ds["snapshot_policy"].values, ds["snapshot_threshold"].values,
                                         ds["snapshot_requested_epoch"].values):
-        labels.append(f"acc ≥ {threshold:g}" if policy == "accuracy_threshold" else f"epoch {int(epoch)}")
+        labels.append(f"acc ≥ {threshold:g}" if policy == "accuracy_threshold"
+                      else "final" if policy == "final" else f"epoch {int(epoch)}")
     return labels
 
 

@@ -140,7 +140,8 @@ def available_analyses() -> list[str]:
 class LandscapeSettings:
     """``[analysis.landscapes]``: H_q landscapes of chosen layers on a named batch.
 
-    ``batch`` (a name of ``[data.batches]``), ``hom_dim`` (the degree q, 0..2),
+    ``batch`` (a name of ``[data.batches]``; each of its subsamples is analysed, along the
+    ``subsample`` dim), ``hom_dim`` (the degree q, 0..2),
     ``homology`` ("plain" or "local" normalization), ``grid`` ``[t_min, t_max, step]``
     in normalized distance units (both ends included), ``levels`` (landscape levels
     kept, zero-padded), ``layers`` (names ``nets.capture`` accepts: "input", the module
@@ -212,6 +213,10 @@ def _parse_layers(table: Table, config: SweepConfig) -> tuple[str, ...]:
     return tuple(layers)
 
 
+def _subsamples(s: LandscapeSettings, config: SweepConfig) -> int:
+    return next(b.subsamples for b in config.data.batches if b.name == s.batch)
+
+
 def _layout_landscapes(s: LandscapeSettings, config: SweepConfig) -> Layout:
     from ..landscapes import Grid
 
@@ -219,10 +224,11 @@ def _layout_landscapes(s: LandscapeSettings, config: SweepConfig) -> Layout:
              "keep_infinite": int(s.keep_infinite), "units": "normalized distance (diameter 1 for plain)"}
     return Layout(
         variables=(
-            Variable("landscape", ("layer", "level", "t"), "float64", np.nan, attrs),
-            Variable("landscape_norm", ("layer",), "float64", np.nan, {**attrs, "p": 2}),
+            Variable("landscape", ("subsample", "layer", "level", "t"), "float64", np.nan, attrs),
+            Variable("landscape_norm", ("subsample", "layer"), "float64", np.nan, {**attrs, "p": 2}),
         ),
-        coords={"layer": np.array(s.layers), "level": np.arange(1, s.levels + 1), "t": Grid(*s.grid).points()},
+        coords={"subsample": np.arange(_subsamples(s, config)), "layer": np.array(s.layers),
+                "level": np.arange(1, s.levels + 1), "t": Grid(*s.grid).points()},
     )
 
 
@@ -233,15 +239,18 @@ def _compute_landscapes(s: LandscapeSettings, config: SweepConfig, network: int,
     from ..landscapes import ActivationLandscape, layer_diagrams, norms_per_layer
     from ..nets import capture
 
-    acts = capture(net, data.batches[s.batch].X, layers=list(s.layers))
     modules = dict(net.named_modules())
     relu = [n for n in s.layers if isinstance(modules.get(n), nn.ReLU)]
-    diagrams = layer_diagrams(acts, homology=s.homology, maxdim=s.hom_dim, relu_layers=relu, backend=s.backend)
-    al = ActivationLandscape.from_diagrams([diagrams[n][s.hom_dim] for n in s.layers], s.grid, s.levels,
-                                           hom_dim=s.hom_dim, keep_infinite=s.keep_infinite,
-                                           layer_names=list(s.layers))
-    return {"landscape": np.stack([ls.padded(s.levels) for ls in al.layers]),
-            "landscape_norm": np.asarray(norms_per_layer(al), dtype=np.float64)}
+    landscapes, norms = [], []
+    for subsample in data.batches[s.batch]:
+        acts = capture(net, subsample.X, layers=list(s.layers))
+        diagrams = layer_diagrams(acts, homology=s.homology, maxdim=s.hom_dim, relu_layers=relu, backend=s.backend)
+        al = ActivationLandscape.from_diagrams([diagrams[n][s.hom_dim] for n in s.layers], s.grid, s.levels,
+                                               hom_dim=s.hom_dim, keep_infinite=s.keep_infinite,
+                                               layer_names=list(s.layers))
+        landscapes.append(np.stack([ls.padded(s.levels) for ls in al.layers]))
+        norms.append(np.asarray(norms_per_layer(al), dtype=np.float64))
+    return {"landscape": np.stack(landscapes), "landscape_norm": np.stack(norms)}
 
 
 LANDSCAPES = register_analysis(Analysis(

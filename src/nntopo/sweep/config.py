@@ -36,6 +36,7 @@ __all__ = [
     "parse_config",
     "packaged_config",
     "PACKAGED_CONFIGS",
+    "FILE_DATASETS",
 ]
 
 #: The datasets a sweep can name, with the parameters each loader accepts.
@@ -44,13 +45,22 @@ DATASETS: dict[str, tuple[str, ...]] = {
     "circles": ("n_samples", "noise", "factor", "seed"),
     "moons": ("n_samples", "noise", "seed"),
     "digits": (),
+    # MNIST's IDX files in `directory` (never downloaded); split "train", "test" or "all" (both, train first).
+    "mnist": ("directory", "split", "limit"),
     # The Duffing PINN's collocation points (nntopo.nets.DuffingPINN); trained with its PINN loss.
     "duffing": ("regime", "t_max", "x0_lo", "x0_hi", "v0", "ic_weight", "n_t", "n_x0"),
 }
 
+#: Datasets read from files in the folder ``[data.params] directory`` (or ``--data-dir``).
+FILE_DATASETS = ("mnist",)
+
+#: What a run without the MNIST files is pointed to: the same study on data bundled with scikit-learn.
+_OFFLINE_HINT = ("Without MNIST, configs/digits_paper.toml runs the same study offline on scikit-learn's 8x8 "
+                 "digits.")
+
 #: Snapshot policies, in the order their snapshots are laid out along ``snapshot`` ("loaded":
 #: the one snapshot of a loaded network).
-SNAPSHOT_POLICIES = ("accuracy_threshold", "every_k", "at_epoch", "loaded")
+SNAPSHOT_POLICIES = ("accuracy_threshold", "every_k", "at_epoch", "final", "loaded")
 
 _CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -185,16 +195,25 @@ def _strip_name(message: str) -> str:
 @dataclass(frozen=True)
 class BatchConfig:
     """A named input batch: points of ``label`` (None: all classes) of the whole data set,
-    thinned to every k-th lattice point (``every``) or a seeded random ``fraction``."""
+    thinned to every k-th lattice point (``every``), a random ``fraction`` or a random
+    ``size`` (exactly that many points), drawn ``subsamples`` times.
+
+    Subsample k of a random draw is seeded by child k of ``SeedSequence(seed)`` (so
+    adding subsamples keeps the earlier ones), and every network of the sweep sees the
+    same subsamples. ``every`` selects one fixed set: it allows one subsample only.
+    """
 
     name: str
     label: int | None = None
     every: int | None = None
     fraction: float | None = None
     seed: int = 0
+    size: int | None = None
+    subsamples: int = 1
 
     def resolved(self) -> dict:
-        return {"label": self.label, "every": self.every, "fraction": self.fraction, "seed": self.seed}
+        return {"label": self.label, "every": self.every, "fraction": self.fraction, "size": self.size,
+                "seed": self.seed, "subsamples": self.subsamples}
 
 
 @dataclass(frozen=True)
@@ -286,16 +305,18 @@ class Snapshot:
 @dataclass(frozen=True)
 class SnapshotConfig:
     """``[training.snapshots]``: accuracy ``thresholds`` (on ``metric``), ``every`` k epochs
-    (from epoch 0) and ``at_epochs``; any combination, at least one snapshot."""
+    (from epoch 0), ``at_epochs`` and ``final`` (the last epoch trained, whatever its
+    accuracy: the paper's "last threshold reached"); any combination, at least one snapshot."""
 
     thresholds: tuple[float, ...] = ()
     metric: str = "train_acc"
     every: int | None = None
     at_epochs: tuple[int, ...] = ()
+    final: bool = False
 
     def resolved(self) -> dict:
         return {"thresholds": list(self.thresholds), "metric": self.metric, "every": self.every,
-                "at_epochs": list(self.at_epochs)}
+                "at_epochs": list(self.at_epochs), "final": self.final}
 
 
 @dataclass(frozen=True)
@@ -362,7 +383,8 @@ class SweepConfig:
 
     @property
     def snapshots(self) -> tuple[Snapshot, ...]:
-        """The snapshot axis: thresholds, then every-k epochs, then requested epochs; ("loaded",) when loaded."""
+        """The snapshot axis: thresholds, then every-k epochs, then requested epochs, then the final epoch;
+        ("loaded",) when the networks are loaded."""
         if self.training is None:
             return (Snapshot("loaded", epoch=0),)
         s = self.training.snapshots
@@ -370,6 +392,8 @@ class SweepConfig:
         if s.every is not None:
             out += [Snapshot("every_k", epoch=e) for e in range(0, self.training.epochs + 1, s.every)]
         out += [Snapshot("at_epoch", epoch=e) for e in s.at_epochs]
+        if s.final:
+            out.append(Snapshot("final"))
         return tuple(out)
 
     def analysis(self, name: str) -> Any:
@@ -400,20 +424,37 @@ def _parse_data(table: Table) -> DataConfig:
         value = params_table.raw(key)
         if isinstance(value, (dict, list)):
             raise params_table.error(key, f"expected a number, got {value!r}")
+        if key == "directory":
+            if not isinstance(value, str) or not value:
+                raise params_table.error(key, f"expected a folder (a non-empty string), got {value!r}")
+            # Absolute, so every worker process (whatever its folder) reads the same files.
+            value = os.path.abspath(os.path.expanduser(value))
         params.append((key, value))
+    if dataset in FILE_DATASETS and "directory" not in params_table.data:
+        raise params_table.error("directory", f"missing: the folder holding the {dataset} files (or give "
+                                              f"--data-dir DIR). {_OFFLINE_HINT}")
     test_fraction = table.real("test_fraction", 0.1, minimum=0.0, maximum=1.0, min_inclusive=False,
                                max_inclusive=False)
     batches_table = table.table("batches")
     batches = []
     for name in sorted(batches_table.data):
         b = batches_table.table(name)
+        given = [key for key in ("every", "fraction", "size") if b.has(key)]
+        if len(given) != 1:
+            raise b.error(given[1] if len(given) > 1 else None,
+                          "give exactly one of every = K (every K-th lattice point), fraction = F or size = N "
+                          f"(N points at random); got {' and '.join(given) or 'none'}")
         every = b.int("every", minimum=1) if b.has("every") else None
         fraction = b.real("fraction", minimum=0.0, maximum=1.0, min_inclusive=False) if b.has("fraction") else None
-        if (every is None) == (fraction is None):
-            raise b.error(None, "give exactly one of every = K (every K-th lattice point) or fraction = F")
+        size = b.int("size", minimum=1) if b.has("size") else None
+        subsamples = b.int("subsamples", 1, minimum=1)
+        if subsamples > 1 and every is not None:
+            raise b.error("subsamples", f"subsamples = {subsamples} needs a random draw (fraction or size); "
+                                        "every = K selects one fixed set of points")
         label = b.int("label", minimum=0) if b.has("label") else None
-        batches.append(BatchConfig(name, label=label, every=every, fraction=fraction, seed=b.int("seed", 0, minimum=0)))
-        b.finish(("label", "every", "fraction", "seed"))
+        batches.append(BatchConfig(name, label=label, every=every, fraction=fraction, seed=b.int("seed", 0, minimum=0),
+                                   size=size, subsamples=subsamples))
+        b.finish(("label", "every", "fraction", "size", "seed", "subsamples"))
     table.finish(("dataset", "params", "test_fraction", "batches"))
     return DataConfig(dataset, tuple(params), test_fraction, tuple(batches))
 
@@ -528,11 +569,13 @@ def _parse_training(table: Table) -> TrainingConfig:
     at_epochs = s.list("at_epochs", lambda n, v: check_int(v, n, minimum=0, maximum=epochs), ())
     if any(b <= a for a, b in zip(at_epochs, at_epochs[1:])):
         raise s.error("at_epochs", f"must be strictly increasing, got {list(at_epochs)}")
-    if not thresholds and every is None and not at_epochs:
-        raise s.error(None, "no snapshot: give thresholds, every or at_epochs")
-    s.finish(("thresholds", "metric", "every", "at_epochs"))
+    final = s.bool("final", False)
+    if not thresholds and every is None and not at_epochs and not final:
+        raise s.error(None, "no snapshot: give thresholds, every, at_epochs or final = true")
+    s.finish(("thresholds", "metric", "every", "at_epochs", "final"))
     table.finish(("seeds", "networks", "epochs", "lr", "batch_size", "stop_at_accuracy", "snapshots"))
-    return TrainingConfig(seeds, epochs, lr, batch_size, stop, SnapshotConfig(thresholds, metric, every, at_epochs))
+    return TrainingConfig(seeds, epochs, lr, batch_size, stop,
+                          SnapshotConfig(thresholds, metric, every, at_epochs, final))
 
 
 def _check_data_fits(config_table: Table, data: DataConfig, network: NetworkConfig, net: Any) -> NetworkConfig:
@@ -545,6 +588,10 @@ def _check_data_fits(config_table: Table, data: DataConfig, network: NetworkConf
         dataset = load_dataset(data)
     except (TypeError, ValueError) as exc:
         raise config_table.error("data.params", str(exc)) from None
+    except FileNotFoundError as exc:
+        missing = str(exc).removeprefix("directory: ")
+        raise config_table.error("data.params.directory", f"{missing}; put the files there or give --data-dir DIR "
+                                                          f"(nothing is downloaded). {_OFFLINE_HINT}") from None
     # Classification: one output per class; regression (the PINN): one per target column.
     n_out = dataset.n_classes if dataset.y is not None else dataset.targets.shape[1]
     what = "classes" if dataset.y is not None else "outputs"
@@ -653,16 +700,21 @@ def _locate(path: str | os.PathLike) -> Path:
                             f"{', '.join(f'configs/{c}.toml' for c in PACKAGED_CONFIGS)})")
 
 
-def load_config(path: str | os.PathLike) -> SweepConfig:
+def load_config(path: str | os.PathLike, *, data_dir: str | os.PathLike | None = None) -> SweepConfig:
     """Read and check a sweep config from a TOML file.
 
     ``path`` may also name a packaged config (``configs/demo.toml`` or ``demo``) when no
-    such file exists here, so the shipped configs work from any folder. A missing file is
-    a ``FileNotFoundError``; anything wrong inside it a :class:`ConfigError` naming the
-    file and the key.
+    such file exists here, so the shipped configs work from any folder. ``data_dir``
+    (``nntopo run --data-dir``) replaces ``[data.params] directory`` of a dataset read
+    from files (:data:`FILE_DATASETS`); a relative folder, here or in the file, is taken
+    from the current folder and stored absolute. A missing config file is a
+    ``FileNotFoundError``; anything wrong inside it (missing data files included) a
+    :class:`ConfigError` naming the file and the key.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"config must be a path to a TOML file, got {type(path).__name__}")
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"data_dir must be a folder (str or os.PathLike) or None, got {type(data_dir).__name__}")
     p = _locate(path)
     if not p.is_file():
         raise ConfigError(f"{p}: not a file")
@@ -673,5 +725,14 @@ def load_config(path: str | os.PathLike) -> SweepConfig:
         raise ConfigError(f"{p}: not valid TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read the config ({exc})") from None
+    if data_dir is not None:
+        section = data.get("data")
+        if isinstance(section, dict) and section.get("dataset") in FILE_DATASETS:
+            params = section.setdefault("params", {})
+            if isinstance(params, dict):
+                params["directory"] = os.fspath(data_dir)
+        elif isinstance(section, dict) and isinstance(section.get("dataset"), str):
+            raise ConfigError(f"{p}: data.dataset: a data folder was given (--data-dir), but "
+                              f"{section['dataset']} reads no files (only {', '.join(FILE_DATASETS)} do)")
     return parse_config(data, source=str(p), base_dir=p.parent)
 

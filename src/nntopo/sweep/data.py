@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..data import Dataset, circles, digits, moons, nine_disks, sublattice, train_test_split
+import numpy as np
+
+from ..data import Dataset, circles, digits, mnist, moons, nine_disks, sublattice, train_test_split
 from .config import BatchConfig, DataConfig, SweepConfig
 
 __all__ = ["SweepData", "load_dataset", "make_batch", "network_split", "sweep_data", "training_loss"]
 
-_LOADERS = {"nine_disks": nine_disks, "circles": circles, "moons": moons, "digits": digits}
+_LOADERS = {"nine_disks": nine_disks, "circles": circles, "moons": moons, "digits": digits, "mnist": mnist}
 
 #: Collocation grid parameters of a PINN data set (the rest configure the problem).
 _GRID_PARAMS = ("n_t", "n_x0")
@@ -51,24 +53,44 @@ def training_loss(config: SweepConfig) -> Callable | None:
     return None
 
 
-def make_batch(dataset: Dataset, batch: BatchConfig) -> Dataset:
-    """The named batch: points of ``batch.label`` (all if None), thinned as the batch says."""
+def make_batch(dataset: Dataset, batch: BatchConfig) -> tuple[Dataset, ...]:
+    """The ``batch.subsamples`` subsamples of the named batch: points of ``batch.label``
+    (all if None), thinned as the batch says.
+
+    A random draw (``fraction`` or ``size``) takes subsample k with the generator of
+    child k of ``SeedSequence(batch.seed)``: the same subsamples in every call and
+    process, and the first k unchanged when more are asked for. ``every`` gives one
+    fixed subsample.
+    """
     data = dataset
+    what = "the data set"
     if batch.label is not None:
         if batch.label >= dataset.n_classes:
             raise ValueError(f"label {batch.label} is not a class of the data set ({dataset.n_classes} classes)")
         data = dataset.subset(dataset.y == batch.label)
+        what = f"class {batch.label} (label = {batch.label})"
     if batch.every is not None:
-        return sublattice(data, every=batch.every)
-    return sublattice(data, fraction=batch.fraction, seed=batch.seed)
+        if batch.subsamples != 1:
+            raise ValueError(f"subsamples = {batch.subsamples}: every = {batch.every} selects one fixed set")
+        return (sublattice(data, every=batch.every),)
+    if batch.size is not None and batch.size > len(data):
+        raise ValueError(f"size = {batch.size} is more than the {len(data)} points of {what}")
+    drawn = batch.size if batch.size is not None else max(1, int(round(batch.fraction * len(data))))
+    if batch.subsamples > 1 and drawn == len(data):
+        raise ValueError(f"subsamples = {batch.subsamples}: each draw takes all {len(data)} points of {what}, "
+                         "so the subsamples would be identical")
+    children = np.random.SeedSequence(batch.seed).spawn(batch.subsamples)
+    return tuple(sublattice(data, fraction=batch.fraction, size=batch.size, seed=np.random.default_rng(child))
+                 for child in children)
 
 
 @dataclass(frozen=True)
 class SweepData:
-    """What an analysis sees of the data: the whole set and the named batches (name -> Dataset)."""
+    """What an analysis sees of the data: the whole set and the named batches, each a
+    tuple of its subsamples (name -> (Dataset, ...), one entry per ``subsample``)."""
 
     dataset: Dataset
-    batches: dict[str, Dataset]
+    batches: dict[str, tuple[Dataset, ...]]
 
 
 def sweep_data(config: SweepConfig) -> SweepData:

@@ -73,8 +73,8 @@ def _snapshot_rows(config: SweepConfig, rows: list[dict]) -> list[dict | None]:
         for r in rows:
             if not r["reached"] or r["policy"] != snap.policy:
                 continue
-            if (snap.policy == "accuracy_threshold" and r["threshold"] == snap.threshold) or (
-                    snap.policy != "accuracy_threshold" and r["epoch"] == snap.epoch):
+            if (snap.policy == "final" or (snap.policy == "accuracy_threshold" and r["threshold"] == snap.threshold)
+                    or (snap.policy in ("every_k", "at_epoch") and r["epoch"] == snap.epoch)):
                 match = r
                 break
         out.append(match)
@@ -88,7 +88,7 @@ def train_network(out: str, config: SweepConfig, network: int) -> JobResult:
     is emptied first, so a rerun never mixes two trainings). The store gets the history
     ``(epoch,)`` and the snapshot rows ``(snapshot,)`` of this network; then the mark.
     """
-    from ..nets import MLP, AccuracyThresholds, AtEpochs, EveryKEpochs, TrainConfig, train
+    from ..nets import MLP, AccuracyThresholds, AtEpochs, EveryKEpochs, FinalEpoch, TrainConfig, train
     from .data import network_split, training_loss
 
     start = time.perf_counter()
@@ -104,6 +104,8 @@ def train_network(out: str, config: SweepConfig, network: int) -> JobResult:
         policies.append(EveryKEpochs(t.snapshots.every))
     if t.snapshots.at_epochs:
         policies.append(AtEpochs(t.snapshots.at_epochs))
+    if t.snapshots.final:
+        policies.append(FinalEpoch())
     train_set, test_set = network_split(config, network)
     seed = t.seeds[network]
     with _one_thread():
