@@ -119,10 +119,11 @@ def _check_store(out, cfg, nets: list, layers: list[str], polyhedral: bool = Tru
     assert ds.sizes["network"] == len(nets) and ds.sizes["snapshot"] == 1 and ds.sizes["epoch"] == 1
     assert list(ds["snapshot_policy"].values) == ["loaded"] and list(ds["seed"].values) == [-1] * len(nets)
     assert list(ds["layer"].values) == layers
-    X = sweep_data(cfg).batches["c2"].X
+    (batch,) = sweep_data(cfg).batches["c2"]  # one subsample
+    assert ds.sizes["subsample"] == 1
     for n, net in enumerate(nets):
         assert bool(ds["snapshot_reached"].values[n, 0]) and ds["snapshot_epoch"].values[n, 0] == 0
-        np.testing.assert_array_equal(ds["landscape"].values[n, 0], _landscapes(net, X, layers))
+        np.testing.assert_array_equal(ds["landscape"].values[n, 0, 0], _landscapes(net, batch.X, layers))
         if polyhedral:
             cx = polyhedral_complex(net, box=(-70, 70))
             assert list(ds["f_vector"].values[n, 0]) == list(cx.f_vector)
