@@ -1,6 +1,6 @@
 """Networks, activation capture and training with snapshots (the only torch-facing subpackage)."""
 
-from .capture import capturable_layers, capture, default_layers
+from .capture import activation_landscape, capturable_layers, capture, default_layers
 from .mlp import MLP
 from .monitor import TopologyMonitor, load_monitor
 from .pinn import DuffingPINN, duffing_pinn_loss, duffing_residuals
@@ -20,6 +20,7 @@ from .train import (
 
 __all__ = [
     "MLP",
+    "activation_landscape",
     "capture",
     "capturable_layers",
     "default_layers",

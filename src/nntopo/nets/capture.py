@@ -11,7 +11,7 @@ from torch import nn
 from .._validation import check_array, check_int
 from .mlp import MLP
 
-__all__ = ["capture", "capturable_layers", "default_layers", "INPUT", "OUTPUT"]
+__all__ = ["activation_landscape", "capture", "capturable_layers", "default_layers", "INPUT", "OUTPUT"]
 
 INPUT = "input"
 OUTPUT = "output"
@@ -269,3 +269,27 @@ def _raise_overflow(model: nn.Module, xb: torch.Tensor, start: int) -> None:
         f"X: activations overflowed to inf or NaN in {where} ({xb.dtype}) for rows {start}.."
         f"{start + xb.shape[0] - 1}; {cause}"
     )
+
+
+def activation_landscape(model: nn.Module, acts: dict[str, np.ndarray], *, hom_dim: int, homology: str,
+                         grid: tuple[float, float, float], levels: int, keep_infinite: bool = False,
+                         backend: str = "auto"):
+    """The activation landscape of captured activations ``acts`` (layer name -> ``(n, ...)``
+    array, as :func:`capture` returns them, in network order) of ``model``.
+
+    Each layer's activations are flattened per point, normalized (``homology``: "plain" or
+    "local"; layers that are ``nn.ReLU`` modules of ``model`` are treated as such by local
+    homology), and their Vietoris-Rips H_``hom_dim`` diagram becomes a landscape on
+    ``grid`` ``(t_min, t_max, step)`` (normalized distance units) with ``levels`` levels.
+    The one pipeline behind the sweep's ``landscapes`` analysis and :class:`TopologyMonitor`.
+    Returns an :class:`~nntopo.landscapes.ActivationLandscape` with one layer per entry of ``acts``.
+    """
+    from ..landscapes import ActivationLandscape, layer_diagrams
+
+    order = list(acts)
+    flat = {n: a.reshape(a.shape[0], -1) for n, a in acts.items()}
+    modules = dict(model.named_modules())
+    relu = [n for n in order if isinstance(modules.get(n), nn.ReLU)]
+    diagrams = layer_diagrams(flat, homology=homology, maxdim=hom_dim, relu_layers=relu, backend=backend)
+    return ActivationLandscape.from_diagrams([diagrams[n][hom_dim] for n in order], grid, levels, hom_dim=hom_dim,
+                                             keep_infinite=keep_infinite, layer_names=order)

@@ -5,8 +5,7 @@ through the model and records
 
 * per captured layer, the L^2 norm of its activation landscape (Vietoris-Rips H_q of the
   layer's normalized point cloud, the same pipeline as the sweep's ``landscapes``
-  analysis: :func:`nntopo.nets.capture`, :func:`nntopo.landscapes.layer_diagrams`,
-  :meth:`ActivationLandscape.from_diagrams <nntopo.landscapes.ActivationLandscape.from_diagrams>`,
+  analysis: :func:`nntopo.nets.capture`, :func:`nntopo.nets.activation_landscape`,
   :func:`nntopo.landscapes.norms_per_layer`);
 * for inputs of dimension 1..3, the f-vector (cells of each dimension, the last entry
   is the number of regions) of the exact polyhedral complex on a box
@@ -37,7 +36,7 @@ import torch
 from torch import nn
 
 from .._validation import check_array, check_bool, check_choice, check_int
-from .capture import _check_layers, capture
+from .capture import _check_layers, activation_landscape, capture
 
 # LightningTopologyMonitor is left out: a star import must not need Lightning.
 __all__ = ["TopologyMonitor", "load_monitor", "FORMAT"]
@@ -262,7 +261,7 @@ class TopologyMonitor:
 
     def _measure(self, model: nn.Module) -> tuple[tuple[str, ...], np.ndarray, np.ndarray | None]:
         """(layer names in network order, landscape norms (n_layers,), f-vector (d + 1,) or None)."""
-        from ..landscapes import ActivationLandscape, layer_diagrams, norms_per_layer
+        from ..landscapes import norms_per_layer
         from ..polyhedral import polyhedral_complex
 
         # Cheapest refusals first: capture checks the layer names and that X fits the model
@@ -272,15 +271,9 @@ class TopologyMonitor:
         if self.complex:
             cx = polyhedral_complex(model, box=self.box)
             fvec = np.asarray(cx.f_vector, dtype=np.int64)
+        al = activation_landscape(model, acts, hom_dim=self.hom_dim, homology=self.homology, grid=self.grid,
+                                  levels=self.levels, keep_infinite=self.keep_infinite, backend=self.backend)
         order = list(acts)
-        acts = {n: a.reshape(a.shape[0], -1) for n, a in acts.items()}
-        modules = dict(model.named_modules())
-        relu = [n for n in order if isinstance(modules.get(n), nn.ReLU)]
-        diagrams = layer_diagrams(acts, homology=self.homology, maxdim=self.hom_dim, relu_layers=relu,
-                                  backend=self.backend)
-        al = ActivationLandscape.from_diagrams([diagrams[n][self.hom_dim] for n in order], self.grid, self.levels,
-                                               hom_dim=self.hom_dim, keep_infinite=self.keep_infinite,
-                                               layer_names=order)
         return tuple(order), np.asarray(norms_per_layer(al, p=_P), dtype=np.float64), fvec
 
     # ------------------------------------------------------------------ results

@@ -234,20 +234,14 @@ def _layout_landscapes(s: LandscapeSettings, config: SweepConfig) -> Layout:
 
 def _compute_landscapes(s: LandscapeSettings, config: SweepConfig, network: int, snapshot: int, net: Any,
                         data: "SweepData") -> dict[str, np.ndarray]:
-    from torch import nn
+    from ..landscapes import norms_per_layer
+    from ..nets import activation_landscape, capture
 
-    from ..landscapes import ActivationLandscape, layer_diagrams, norms_per_layer
-    from ..nets import capture
-
-    modules = dict(net.named_modules())
-    relu = [n for n in s.layers if isinstance(modules.get(n), nn.ReLU)]
     landscapes, norms = [], []
     for subsample in data.batches[s.batch]:
         acts = capture(net, subsample.X, layers=list(s.layers))
-        diagrams = layer_diagrams(acts, homology=s.homology, maxdim=s.hom_dim, relu_layers=relu, backend=s.backend)
-        al = ActivationLandscape.from_diagrams([diagrams[n][s.hom_dim] for n in s.layers], s.grid, s.levels,
-                                               hom_dim=s.hom_dim, keep_infinite=s.keep_infinite,
-                                               layer_names=list(s.layers))
+        al = activation_landscape(net, acts, hom_dim=s.hom_dim, homology=s.homology, grid=s.grid, levels=s.levels,
+                                  keep_infinite=s.keep_infinite, backend=s.backend)
         landscapes.append(np.stack([ls.padded(s.levels) for ls in al.layers]))
         norms.append(np.asarray(norms_per_layer(al), dtype=np.float64))
     return {"landscape": np.stack(landscapes), "landscape_norm": np.stack(norms)}
