@@ -20,13 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_bool
+from .._validation import check_bool, check_choice
 from ..sweep import SweepConfig, check_sweep, load_config, open_results, packaged_config, run_sweep
 from ..sweep.store import write_atomic
 
 log = logging.getLogger("nntopo")
 
-__all__ = ["FIGURES", "check_demo", "demo_config", "draw_figures", "run_demo", "summarize"]
+__all__ = ["FIGURES", "available_figures", "check_demo", "demo_config", "demo_figure", "draw_figures", "run_demo",
+           "summarize"]
 
 #: The figures the demo draws into ``OUT/figures/``.
 FIGURES = ("training_curves.png", "activation_landscapes.png", "landscape_norms.png", "landscape_curves.png",
@@ -154,14 +155,28 @@ def _save(fig, path: Path, dpi: int = 120) -> None:
         plt.close(fig)
 
 
-def draw_figures(out_dir: str | os.PathLike) -> list[Path]:
-    """Draw the demo's figures from the store of the sweep in ``out_dir`` into ``out_dir/figures``; return their paths.
+def available_figures(ds) -> list[str]:
+    """The names of :data:`FIGURES` that the store ``ds`` (:func:`nntopo.sweep.open_results`) can draw.
+
+    Figures that need an analysis the sweep did not run, or a snapshot no network
+    reached, are left out; the complex is drawn for 2-d inputs only.
+    """
+    names = ["training_curves.png"]
+    if "landscape" in ds and ds["snapshot_reached"].values.any():
+        names += ["activation_landscapes.png", "landscape_norms.png", "landscape_curves.png"]
+    if "f_vector" in ds and len(ds["cell_dim"]) == 3 and ds["snapshot_reached"].values[0].any():
+        names.append("complex_final.png")
+    return names
+
+
+def demo_figure(out_dir: str | os.PathLike, name: str, ds=None):
+    """Draw the demo figure ``name`` (one of :data:`FIGURES`) from the store of the sweep in
+    ``out_dir`` and return the matplotlib Figure (the caller saves or closes it).
 
     Training curves (every network and the mean); the mean activation landscapes per
     snapshot (rows) and layer (columns); mean landscape norms per layer; PCA landscape
     curves of the mean landscapes; the complex of network 0 at its last reached snapshot.
-    Figures that need an analysis the sweep did not run, or a snapshot no network
-    reached, are left out.
+    ``ds``: the store already opened (and loaded), to save reading it again.
     """
     import matplotlib
 
@@ -169,27 +184,24 @@ def draw_figures(out_dir: str | os.PathLike) -> list[Path]:
     import matplotlib.pyplot as plt
 
     from ..plotting.sweep import plot_sweep_curves, plot_sweep_landscape, plot_sweep_norms, plot_sweep_training
+    from ..plotting.sweep import snapshot_labels
 
+    name = check_choice(name, "name", FIGURES)
     out = Path(out_dir)
-    ds = open_results(out).load()
-    folder = out / "figures"
-    folder.mkdir(exist_ok=True)
-    drawn = []
-    cfg = json.loads(ds.attrs["config"])
+    if ds is None:
+        ds = open_results(out).load()
+    if name not in available_figures(ds):
+        raise ValueError(f"name: the sweep at {out} cannot draw {name} (it needs an analysis it did not run, "
+                         "or a reached snapshot)")
     n_nets = ds.sizes["network"]
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    plot_sweep_training(ds, ax=ax)
-    ax.set_title(f"{cfg['data']['dataset']}, MLP {cfg['network']['widths']}, {n_nets} networks", fontsize=9)
-    fig.tight_layout()
-    _save(fig, folder / "training_curves.png")
-    drawn.append(folder / "training_curves.png")
-
-    reached_any = ds["snapshot_reached"].values.any(axis=0)
-    snaps = [s for s in range(ds.sizes["snapshot"]) if reached_any[s]]
-    if "landscape" in ds and snaps:
-        from ..plotting.sweep import snapshot_labels
-
+    if name == "training_curves.png":
+        cfg = json.loads(ds.attrs["config"])
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        plot_sweep_training(ds, ax=ax)
+        ax.set_title(f"{cfg['data']['dataset']}, MLP {cfg['network']['widths']}, {n_nets} networks", fontsize=9)
+    elif name == "activation_landscapes.png":
+        reached_any = ds["snapshot_reached"].values.any(axis=0)
+        snaps = [s for s in range(ds.sizes["snapshot"]) if reached_any[s]]
         labels = snapshot_labels(ds)
         names = [str(x) for x in ds["layer"].values]
         fig, axes = plt.subplots(len(snaps), len(names), figsize=(1.3 * len(names), 1.1 * len(snaps)),
@@ -205,31 +217,36 @@ def draw_figures(out_dir: str | os.PathLike) -> list[Path]:
         axes[0, 0].set_xlim(0, 0.5)
         fig.suptitle(f"H{ds['landscape'].attrs['hom_dim']} activation landscapes, mean over {n_nets} networks "
                      "(rows: snapshot, columns: layer)", fontsize=9)
-        fig.tight_layout()
-        _save(fig, folder / "activation_landscapes.png")
-        drawn.append(folder / "activation_landscapes.png")
-
+    elif name == "landscape_norms.png":
         fig, ax = plt.subplots(figsize=(6, 3.5))
         plot_sweep_norms(ds, ax=ax)
         ax.set_title(f"topological complexity: L2 norm of the landscape per layer, mean over {n_nets} networks",
                      fontsize=8)
-        fig.tight_layout()
-        _save(fig, folder / "landscape_norms.png")
-        drawn.append(folder / "landscape_norms.png")
-
+    elif name == "landscape_curves.png":
         fig, ax = plt.subplots(figsize=(5, 4))
         plot_sweep_curves(ds, ax=ax)
         ax.set_title("activation landscape curves (PCA of the mean landscapes)", fontsize=9)
-        fig.tight_layout()
-        _save(fig, folder / "landscape_curves.png")
-        drawn.append(folder / "landscape_curves.png")
+    else:
+        return _complex_figure(out, ds)
+    fig.tight_layout()
+    return fig
 
-    if "f_vector" in ds and len(ds["cell_dim"]) == 3 and ds["snapshot_reached"].values[0].any():
-        drawn.append(_complex_figure(out, ds, folder / "complex_final.png"))
+
+def draw_figures(out_dir: str | os.PathLike) -> list[Path]:
+    """Draw the demo's figures (:func:`demo_figure`, those :func:`available_figures` allows)
+    from the store of the sweep in ``out_dir`` into ``out_dir/figures``; return their paths."""
+    out = Path(out_dir)
+    ds = open_results(out).load()
+    folder = out / "figures"
+    folder.mkdir(exist_ok=True)
+    drawn = []
+    for name in available_figures(ds):
+        _save(demo_figure(out, name, ds), folder / name, dpi=150 if name == "complex_final.png" else 120)
+        drawn.append(folder / name)
     return drawn
 
 
-def _complex_figure(out: Path, ds, path: Path) -> Path:
+def _complex_figure(out: Path, ds):
     """The complex of network 0 at its last reached snapshot, rebuilt from the checkpoint the store names.
 
     A complex is ragged (cells of varying size), so the store keeps its f-vector and
@@ -239,17 +256,16 @@ def _complex_figure(out: Path, ds, path: Path) -> Path:
     import matplotlib.pyplot as plt
     import torch
 
-    from ..nets import MLP, load_checkpoint
     from ..plotting import plot_complex_2d
     from ..polyhedral import polyhedral_complex
     from ..sweep.analyses import polyhedral_box
     from ..sweep.data import sweep_data
+    from ..sweep.jobs import load_snapshot_network
     from ..sweep.store import stored_config
 
     cfg = stored_config(out)
     s = int(np.nonzero(ds["snapshot_reached"].values[0])[0][-1])
-    net = load_checkpoint(MLP(list(cfg.network.widths)),
-                          {"reached": True, "checkpoint": str(ds["snapshot_checkpoint"].values[0, s])}, out)
+    net = load_snapshot_network(str(out), cfg, 0, s)
     cx = polyhedral_complex(net, box=polyhedral_box(cfg.analysis("polyhedral"), sweep_data(cfg)))
     stored = ds["f_vector"].values[0, s]
     if list(cx.f_vector) != list(stored):
@@ -263,8 +279,7 @@ def _complex_figure(out: Path, ds, path: Path) -> Path:
                  f"f = {tuple(int(x) for x in stored)}, χ = {int(ds['euler_characteristic'].values[0, s])}",
                  fontsize=8)
     fig.tight_layout()
-    _save(fig, path, dpi=150)
-    return path
+    return fig
 
 
 def _label(ds, s: int) -> str:
