@@ -3,11 +3,12 @@
 The demo is ``nntopo run`` on the packaged ``configs/demo.toml``: the activation-landscapes
 paper's 11-layer width-15 MLP trained on the nine-disk set from four seeds, with
 snapshots at training-accuracy thresholds; at every snapshot the H1 activation
-landscapes of a class-C2 batch in every layer and the exact polyhedral complex. The
-results go to one resumable store (:mod:`nntopo.sweep`), and the figures in
-``OUT/figures/`` are drawn from that store alone (averaged over the networks), so the
+landscapes of a class-C2 batch in every layer and the exact polyhedral complex, with its
+Fiedler partition and the Betti curves of its random filtrations. The results go to one
+resumable store (:mod:`nntopo.sweep`), and the figures in ``OUT/figures/`` and the HTML
+report ``OUT/report.html`` (:mod:`nntopo.report`) are drawn from that store alone, so the
 store is the single source of truth. Running the demo again into the same folder resumes
-it (nothing finished is recomputed) and redraws the figures.
+it (nothing finished is recomputed) and redraws the figures and the report.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from .._validation import check_bool, check_choice
 from ..sweep import SweepConfig, check_sweep, load_config, open_results, packaged_config, run_sweep
+from ..report import REPORT_NAME, build_report
 from ..sweep.store import write_atomic
 
 log = logging.getLogger("nntopo")
@@ -94,7 +96,7 @@ def run_demo(out_dir: str | os.PathLike, config: SweepConfig | str | os.PathLike
     :class:`~nntopo.sweep.SweepConfig`) with the ``landscapes`` and ``polyhedral``
     analyses on 2-d inputs. ``workers``: joblib worker processes (default one per core).
     Files: what :func:`nntopo.sweep.run_sweep` writes, plus ``figures/*.png``
-    (:data:`FIGURES`) and ``summary.json``. A folder written by the demo before it ran on
+    (:data:`FIGURES`), ``report.html`` (:func:`nntopo.report.build_report`) and ``summary.json``. A folder written by the demo before it ran on
     the sweep engine is replaced; any other non-empty folder that is not a sweep of this
     config is refused (``FileExistsError``) and left untouched.
     """
@@ -106,6 +108,7 @@ def run_demo(out_dir: str | os.PathLike, config: SweepConfig | str | os.PathLike
         shutil.rmtree(target)
     run_sweep(cfg, target, workers=workers, progress=progress)
     draw_figures(target)
+    build_report(target)
     summary = summarize(target)
     write_atomic(target / "summary.json", json.dumps(summary, indent=1))
     return summary
@@ -113,7 +116,8 @@ def run_demo(out_dir: str | os.PathLike, config: SweepConfig | str | os.PathLike
 
 def summarize(out_dir: str | os.PathLike) -> dict:
     """Per snapshot, from the store: networks that reached it, mean epoch, mean f-vector, Euler characteristics,
-    mean landscape norm of every layer; plus the final accuracies of every network."""
+    mean landscape norm of every layer; plus the final accuracies of every network, the figures drawn and
+    the report (``"report"``, relative to ``out_dir``) when it has been written."""
     from ..plotting.sweep import mean_over_networks, snapshot_labels
 
     ds = open_results(out_dir).load()
@@ -138,8 +142,11 @@ def summarize(out_dir: str | os.PathLike) -> dict:
               "train_acc": float(ds["train_acc"].values[n, trained[n]]),
               "test_acc": float(ds["test_acc"].values[n, trained[n]])} for n in range(ds.sizes["network"])
              if trained[n] >= 0]
-    return {"name": json.loads(ds.attrs["config"])["name"], "networks": final, "snapshots": rows,
-            "figures": [f"figures/{f}" for f in FIGURES if (Path(out_dir) / "figures" / f).exists()]}
+    summary = {"name": json.loads(ds.attrs["config"])["name"], "networks": final, "snapshots": rows,
+               "figures": [f"figures/{f}" for f in FIGURES if (Path(out_dir) / "figures" / f).exists()]}
+    if (Path(out_dir) / REPORT_NAME).is_file():
+        summary["report"] = REPORT_NAME
+    return summary
 
 
 def _save(fig, path: Path, dpi: int = 120) -> None:

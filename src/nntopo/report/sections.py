@@ -93,8 +93,8 @@ def complexity_correlation(complexity: np.ndarray, regions: np.ndarray) -> dict:
         out["spearman"] = pearson(rankdata(x), rankdata(y))
     except ValueError as exc:  # a constant series: the correlation is undefined
         out["pearson"] = out["spearman"] = None
-        out["reason"] = str(exc).replace("x is", "the topological complexity is").replace(
-            "y is", "the region count is")
+        which = {"x": "the topological complexity", "y": "the region count"}[str(exc).split()[0]]
+        out["reason"] = f"{which} is constant over the {x.size} pairs"
     return out
 
 
@@ -180,14 +180,19 @@ def _landscapes(st: ReportStore) -> list[Item]:
     rows = tuple((st.labels[s], str(int(ok[:, s].sum())), *(fmt(v) for v in mean[s])) for s in _snap_rows(st, ok))
     items.append(Table("Mean landscape norm per layer", ("snapshot", "networks", *layers), rows,
                        "L2 norm of each network's landscape (normalized-distance units), mean over networks."))
-    if ds.sizes["snapshot"] >= 2:
-        tb = table1(st.out, n_permutations=st.n_permutations, seed=st.seed)
+    # Table I compares training stages named by accuracy thresholds (its rows are labelled by them)
+    thresholds = [s for s, p in enumerate(ds["snapshot_policy"].values) if p == "accuracy_threshold"]
+    if len(thresholds) < 2:
+        items.append(Note(f"Table I compares the snapshots at accuracy thresholds ([training.snapshots] "
+                          f"thresholds); this sweep has {len(thresholds)}, and it needs 2."))
+    else:
+        tb = table1(st.out, snapshots=thresholds, n_permutations=st.n_permutations, seed=st.seed)
         items += markdown_table(
             table1_markdown(tb), "Table I: permutation tests between snapshots",
             f"For every pair of snapshots, the distance between the groups' mean activation landscapes (the "
             f"landscapes paper's statistic, normalized-distance units) and its permutation p-value from "
             f"{st.n_permutations:,} random permutations (seed {st.seed}; the report's setting, not the paper's "
-            f"100,000). Group a: the networks that reached snapshot a; group b likewise.")
+            f"100,000). Group a: the networks that reached threshold a; group b likewise.")
     return items
 
 
