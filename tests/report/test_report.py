@@ -29,7 +29,7 @@ class _Page(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.stack, self.tags = [], []
-        self.sections, self.imgs, self.urls, self.tables = [], [], [], []
+        self.sections, self.imgs, self.urls, self.tables, self.pres = [], [], [], [], []
         self._text, self._cell, self._row = None, None, None
 
     def handle_starttag(self, tag, attrs):
@@ -43,7 +43,7 @@ class _Page(HTMLParser):
         if tag == "section":
             self.sections.append({"id": attrs["id"], "title": None, "h3": [], "tables": [], "imgs": [],
                                   "errors": [], "notes": []})
-        elif tag in ("h2", "h3", "p", "td", "th"):
+        elif tag in ("h2", "h3", "p", "td", "th", "pre"):
             self._text = []
             if tag == "p":
                 self._p_class = attrs.get("class", "")
@@ -72,7 +72,9 @@ class _Page(HTMLParser):
             self._row.append(text)
         elif tag == "tr":
             self.tables[-1]["rows"].append(self._row)
-        if tag in ("h2", "h3", "p", "td", "th"):
+        elif tag == "pre":
+            self.pres.append(text)
+        if tag in ("h2", "h3", "p", "td", "th", "pre"):
             self._text = None
 
     def handle_data(self, data):
@@ -194,7 +196,7 @@ def test_tables_are_the_study_modules_tables(full_report):
 def test_config_versions_run_time(full_report):
     out, html, page = full_report
     meta = json.loads((out / "sweep.json").read_text())
-    assert json.dumps(meta["config"], indent=2, ensure_ascii=False) in html.replace("&#34;", '"')
+    assert [json.loads(t) for t in page.pres] == [meta["config"]]
     versions = {r[0]: r[1:] for r in _table(page, "Versions")[1:]}
     for name in ("nntopo", "numpy", "torch", "scipy", "gudhi", "xarray", "zarr", "jinja2", "matplotlib"):
         assert name in versions

@@ -51,12 +51,14 @@ class Figure:
 
 @dataclass(frozen=True)
 class Table:
-    """A table of strings: ``header`` (n_columns,) and ``rows`` (each n_columns long)."""
+    """A table of strings: ``header`` (n_columns,) and ``rows`` (each n_columns long).
+    ``text``: cells are prose (left-aligned, wrapped) rather than numbers."""
 
     title: str
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     caption: str = ""
+    text: bool = False
     kind: str = field(default="table", init=False)
 
     def __post_init__(self) -> None:

@@ -461,10 +461,20 @@ def _configuration(st: ReportStore) -> list[Item]:
         rows.append((name, description, json.dumps(settings)))
     items: list[Item] = []
     if rows:
-        items.append(Table("Analyses", ("analysis", "what", "settings"), tuple(rows)))
-    items.append(Preformatted("Resolved config (sweep.json: every default filled in)",
-                              json.dumps(st.meta["config"], indent=2, ensure_ascii=False)))
+        items.append(Table("Analyses", ("analysis", "what", "settings"), tuple(rows), text=True))
+    items.append(Preformatted("Resolved config (sweep.json: every default filled in)", _json(st.meta["config"])))
     return items
+
+
+def _json(value, indent: str = "") -> str:
+    """JSON with one key per line but short lists and tables on one line (a list of 12 widths
+    is one line, not 14)."""
+    flat = json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, dict) or len(flat) + len(indent) <= 100:
+        return flat
+    inner = indent + "  "
+    body = ",\n".join(f"{inner}{json.dumps(k, ensure_ascii=False)}: {_json(v, inner)}" for k, v in value.items())
+    return "{\n" + body + "\n" + indent + "}"
 
 
 def _memory_bytes() -> int | None:
