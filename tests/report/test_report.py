@@ -169,10 +169,14 @@ def test_the_three_complex_analyses_share_coordinates_and_the_complex(full_repor
     # the side-by-side table: one row per reached snapshot, regions the mean of the f-vector's last entry
     rows = _table(page, "Both views per snapshot")
     header, body = rows[0], rows[1:]
-    assert header[-4:] == ["Σ norms", "regions", "Fiedler miscl. % (exact, weighted)", "b1 critical share"]
+    assert header == ["snapshot", "Σ norms", "regions", "Fiedler miscl. % (exact, weighted)", "b1 critical share",
+                      *(f"norm {name}" for name in ds.layer.values)]
     assert [row[0] for row in body] == ["acc ≥ 0.5", "epoch 0", "epoch 2", "epoch 4", "epoch 6"]
     for row, s in zip(body, [0, 2, 3, 4, 5]):
         assert float(row[header.index("regions")]) == pytest.approx(f[:, s, -1].mean(), rel=1e-5)
+        norms = ds.landscape_norm.values[:, s]
+        assert float(row[1]) == pytest.approx(norms.sum(axis=1).mean(), rel=1e-3)
+        np.testing.assert_allclose([float(x) for x in row[5:]], norms.mean(axis=0), rtol=2e-3)
         mis = 100 * ds.fiedler_misclassification.values[:, s, 0, 1].mean()
         assert float(row[header.index("Fiedler miscl. % (exact, weighted)")]) == pytest.approx(mis, abs=0.05)
 

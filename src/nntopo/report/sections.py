@@ -380,7 +380,7 @@ def _both(st: ReportStore) -> list[Item]:
     if st.has("betti_critical_share"):
         crit = np.where(np.asarray(ds["betti_n_cells"].values) >= 0, ds["betti_critical_share"].values, np.nan)
     mean_norms = _nanmean(norms)
-    header = ["snapshot", *layers, "Σ norms", "regions"]
+    header = ["snapshot", "Σ norms", "regions"]
     extra = []
     if fiedler is not None:
         header.append(fiedler[1])
@@ -388,14 +388,16 @@ def _both(st: ReportStore) -> list[Item]:
     if crit is not None:
         header.append("b1 critical share")
         extra.append(_nanmean(crit))
-    rows = tuple((st.labels[s], *(fmt(v, 3) for v in mean_norms[s]), fmt(_nanmean(complexity)[s]),
-                  fmt(_nanmean(regions)[s], 6), *(fmt(e[s], 3) for e in extra)) for s in snaps)
+    header += [f"norm {name}" for name in layers]
+    rows = tuple((st.labels[s], fmt(_nanmean(complexity)[s]), fmt(_nanmean(regions)[s], 6),
+                  *(fmt(e[s], 3) for e in extra), *(fmt(v, 3) for v in mean_norms[s])) for s in snaps)
     items: list[Item] = [Table(
         "Both views per snapshot", tuple(header), rows,
-        f"Means over networks. Left: the landscape norm of each layer and their sum over the {len(layers)} layers "
-        f"(the topological complexity used below); right: the number of regions ({source})"
+        f"Means over networks: the sum over the {len(layers)} layers of the landscape norms (the topological "
+        f"complexity used below), the number of regions ({source})"
         + (", the Fiedler partition's misclassification" if fiedler is not None else "")
-        + (", the share of cells where b1 peaks" if crit is not None else "") + ".")]
+        + (", the share of cells where b1 peaks" if crit is not None else "")
+        + ", then the landscape norm of each layer.")]
 
     def side_by_side():
         panels = 2 + (fiedler is not None)
