@@ -27,7 +27,7 @@ def test_packaged_configs_are_valid():
         assert cfg.analyses and cfg.n_networks >= 1
         assert set(cfg.resolved()["analysis"]) <= set(available_analyses())
     demo = load_config(packaged_config("demo"))
-    assert demo.resolved()["analysis"].keys() == {"landscapes", "polyhedral"}
+    assert demo.resolved()["analysis"].keys() == {"landscapes", "polyhedral", "fiedler", "betti"}
     assert demo.n_networks == 4 and demo.network.widths == (2,) + (15,) * 10 + (2,)
 
 
