@@ -56,7 +56,7 @@ def test_help_on_every_command():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     commands = list(typer.main.get_command(app).commands)
-    assert {"demo", "run", "version"} <= set(commands)
+    assert {"demo", "run", "report", "version"} <= set(commands)
     for name in commands:
         r = runner.invoke(app, [name, "--help"])
         assert r.exit_code == 0 and "Usage" in r.output
@@ -80,7 +80,7 @@ def test_demo_prints_the_summary(tmp_path, tiny_toml):
         f"seed {n['seed']} {n['epochs']} epochs, train acc {n['train_acc']:.4f}, test acc {n['test_acc']:.4f}"
         for n in nets)
     rows = summary["snapshots"]
-    assert len(lines) == len(rows) + 2
+    assert len(lines) == len(rows) + 3
     for line, row in zip(lines[1:], rows):
         if not row["networks_reached"]:
             assert line == f"  {row['snapshot']}: not reached"
@@ -93,7 +93,9 @@ def test_demo_prints_the_summary(tmp_path, tiny_toml):
         assert float(m[4]) == pytest.approx(row["mean_f_vector"][-1], abs=0.05)
         norms = list(row["mean_landscape_norm"].values())
         assert float(m[5]) == pytest.approx(norms[0], abs=5e-5) and float(m[6]) == pytest.approx(norms[-2], abs=5e-5)
-    assert lines[-1] == f"results in {out.resolve() / 'results.zarr'}, figures in {out.resolve() / 'figures'}"
+    assert lines[-2] == f"results in {out.resolve() / 'results.zarr'}, figures in {out.resolve() / 'figures'}"
+    assert lines[-1] == f"report: {out.resolve() / 'report.html'} (open it in a browser)"
+    assert summary["report"] == "report.html" and (out / "report.html").stat().st_size > 10_000
 
 
 def test_demo_argument_errors_are_one_line(tmp_path, tiny_toml):

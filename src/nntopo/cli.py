@@ -62,8 +62,9 @@ def demo(
 
     Trains the activation-landscapes paper's 11-layer width-15 MLP on the nine-disk set
     from four seeds with snapshots at training-accuracy thresholds; at each snapshot
-    computes the H1 activation landscapes of every layer and the exact polyhedral complex.
-    Figures (averaged over the networks) go to OUT/figures.
+    computes the H1 activation landscapes of every layer and the exact polyhedral complex
+    with its Fiedler partition and Betti curves. Figures (averaged over the networks) go to
+    OUT/figures, and the HTML report (nntopo report) to OUT/report.html.
     """
     from .experiments.demo import check_demo, run_demo
 
@@ -98,6 +99,8 @@ def _print_summary(summary: dict, target: Path) -> None:
             line += f", mean landscape norm input {norms[0]:.4f} -> last hidden {last_hidden:.4f}"
         typer.echo(line)
     typer.echo(f"results in {target / 'results.zarr'}, figures in {target / 'figures'}")
+    if "report" in summary:
+        typer.echo(f"report: {target / summary['report']} (open it in a browser)")
 
 
 @contextmanager
@@ -226,6 +229,40 @@ def figures(
         typer.echo(str(path))
     if not paths:
         typer.echo("no figure drawn: no network reached any snapshot yet", err=True)
+
+
+@app.command()
+def report(
+    store: Path = typer.Argument(..., help="A sweep folder: the --out of nntopo run or nntopo demo (finished or "
+                                           "still running)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="HTML file to write (default STORE/report.html); "
+                                                                 "its folder must exist."),
+    permutations: int = typer.Option(10_000, "--permutations", help="Random permutations of each Table I test "
+                                                                    "(activation landscapes; stated on the page)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No log lines."),
+) -> None:
+    """Write one self-contained HTML page about a sweep folder and print its path.
+
+    Figures (embedded PNGs) and tables of every analysis the store holds, both views side
+    by side with the correlation of landscape norms and region counts, the resolved config,
+    the versions, the run time and the machine.
+    """
+    from ._validation import check_int
+    from .report import build_report, check_report
+
+    try:
+        _, target = check_report(store, out)
+        check_int(permutations, "permutations", minimum=1)
+    except _ARGUMENT_ERRORS as exc:
+        # build_report's arguments are named out (the folder) and path (the file): say STORE and --out here
+        message = str(exc)
+        for name, shown in (("out", "STORE"), ("path", "--out")):
+            if message.startswith(f"{name}:") or message.startswith(f"{name} "):
+                message = shown + message[len(name):]
+        raise _usage_error(ValueError(message)) from None
+    _setup_logging(quiet)
+    path = build_report(store, target, n_permutations=permutations)
+    typer.echo(f"report: {path}")
 
 
 @app.command()

@@ -57,13 +57,21 @@ def copy(tiny, tmp_path):
 
 def test_packaged_demo_is_four_networks_and_both_views():
     cfg = demo_config()
-    assert cfg.n_networks == 4 and [name for name, _ in cfg.analyses] == ["landscapes", "polyhedral"]
+    assert cfg.n_networks == 4
+    assert sorted(name for name, _ in cfg.analyses) == ["betti", "fiedler", "landscapes", "polyhedral"]
     assert cfg.network.widths == (2,) + (15,) * 10 + (2,) and cfg.analysis("landscapes").hom_dim == 1
+    # the three complex analyses look at the same complex
+    assert cfg.analysis("polyhedral").box == cfg.analysis("fiedler").box == cfg.analysis("betti").box == (-70, 70)
 
 
 def test_demo_writes_figures_and_summary_from_the_store(tiny):
     toml, out, summary = tiny
     assert summary["figures"] == [f"figures/{f}" for f in FIGURES]
+    assert summary["report"] == "report.html"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for section in ("overview", "both-views", "landscapes", "polyhedral", "configuration", "environment"):
+        assert f'<section id="{section}">' in html
+    assert 'class="note error"' not in html and "<img" in html
     for f in FIGURES:
         assert (out / "figures" / f).stat().st_size > 1000
     assert json.loads((out / "summary.json").read_text()) == summary
@@ -97,14 +105,16 @@ def test_mean_over_networks_counts_only_networks_that_reached(tiny):
 
 def test_rerun_resumes_and_redraws(copy, monkeypatch):
     toml, out = copy
-    before = {k: v for k, v in _files(out).items() if not k.startswith("figures/")}
+    # the figures and the report are redrawn (the report states when it was made)
+    before = {k: v for k, v in _files(out).items() if not k.startswith("figures/") and k != "report.html"}
     (out / "figures" / "training_curves.png").unlink()
+    (out / "report.html").unlink()
     calls = []
     monkeypatch.setattr("nntopo.sweep.run.run_task", lambda *a: calls.append(a))
     run_demo(out, toml, workers=1)
     assert calls == []
-    assert (out / "figures" / "training_curves.png").exists()
-    after = {k: v for k, v in _files(out).items() if not k.startswith("figures/")}
+    assert (out / "figures" / "training_curves.png").exists() and (out / "report.html").exists()
+    after = {k: v for k, v in _files(out).items() if not k.startswith("figures/") and k != "report.html"}
     assert after == before
 
 

@@ -286,3 +286,16 @@ def test_summary_writers_take_one_summary_or_a_list_and_refuse_anything_else():
         summary_markdown("runs/circles_paper")  # a path is not a summary
     with pytest.raises(TypeError, match="summaries"):
         summary_csv([{"name": "x"}])
+
+
+def test_resolved_config_with_a_box_parses_again():
+    # sweep.json holds the resolved config, and stored_config parses it again: margin is
+    # stated only for box = "data", where it applies (the parser refuses it elsewhere)
+    raw = _tiny()
+    del raw["analysis"]["fiedler"]["margin"]
+    raw["analysis"]["fiedler"]["box"] = [-2.0, 2.0]
+    resolved = parse_config(raw).resolved()
+    assert "margin" not in resolved["analysis"]["fiedler"]
+    assert parse_config(resolved).resolved() == resolved
+    data_box = parse_config(_tiny()).resolved()
+    assert data_box["analysis"]["fiedler"]["margin"] == 0.05 and parse_config(data_box).resolved() == data_box

@@ -50,7 +50,7 @@ def test_packaged_configs_are_valid(tmp_path):
         assert cfg.analyses and cfg.n_networks >= 1
         assert set(cfg.resolved()["analysis"]) <= set(available_analyses())
     demo = load_config(packaged_config("demo"))
-    assert demo.resolved()["analysis"].keys() == {"landscapes", "polyhedral"}
+    assert demo.resolved()["analysis"].keys() == {"landscapes", "polyhedral", "fiedler", "betti"}
     assert demo.n_networks == 4 and demo.network.widths == (2,) + (15,) * 10 + (2,)
     # the paper configs: what the activation-landscapes paper specifies
     nine = load_config(packaged_config("nine_disks_paper"))

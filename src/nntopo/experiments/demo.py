@@ -3,11 +3,12 @@
 The demo is ``nntopo run`` on the packaged ``configs/demo.toml``: the activation-landscapes
 paper's 11-layer width-15 MLP trained on the nine-disk set from four seeds, with
 snapshots at training-accuracy thresholds; at every snapshot the H1 activation
-landscapes of a class-C2 batch in every layer and the exact polyhedral complex. The
-results go to one resumable store (:mod:`nntopo.sweep`), and the figures in
-``OUT/figures/`` are drawn from that store alone (averaged over the networks), so the
+landscapes of a class-C2 batch in every layer and the exact polyhedral complex, with its
+Fiedler partition and the Betti curves of its random filtrations. The results go to one
+resumable store (:mod:`nntopo.sweep`), and the figures in ``OUT/figures/`` and the HTML
+report ``OUT/report.html`` (:mod:`nntopo.report`) are drawn from that store alone, so the
 store is the single source of truth. Running the demo again into the same folder resumes
-it (nothing finished is recomputed) and redraws the figures.
+it (nothing finished is recomputed) and redraws the figures and the report.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_bool
+from .._validation import check_bool, check_choice
 from ..sweep import SweepConfig, check_sweep, load_config, open_results, packaged_config, run_sweep
+from ..report import REPORT_NAME, build_report
 from ..sweep.store import write_atomic
 
 log = logging.getLogger("nntopo")
 
-__all__ = ["FIGURES", "check_demo", "demo_config", "draw_figures", "run_demo", "summarize"]
+__all__ = ["FIGURES", "available_figures", "check_demo", "demo_config", "demo_figure", "draw_figures", "run_demo",
+           "summarize"]
 
 #: The figures the demo draws into ``OUT/figures/``.
 FIGURES = ("training_curves.png", "activation_landscapes.png", "landscape_norms.png", "landscape_curves.png",
@@ -93,7 +96,7 @@ def run_demo(out_dir: str | os.PathLike, config: SweepConfig | str | os.PathLike
     :class:`~nntopo.sweep.SweepConfig`) with the ``landscapes`` and ``polyhedral``
     analyses on 2-d inputs. ``workers``: joblib worker processes (default one per core).
     Files: what :func:`nntopo.sweep.run_sweep` writes, plus ``figures/*.png``
-    (:data:`FIGURES`) and ``summary.json``. A folder written by the demo before it ran on
+    (:data:`FIGURES`), ``report.html`` (:func:`nntopo.report.build_report`) and ``summary.json``. A folder written by the demo before it ran on
     the sweep engine is replaced; any other non-empty folder that is not a sweep of this
     config is refused (``FileExistsError``) and left untouched.
     """
@@ -105,6 +108,7 @@ def run_demo(out_dir: str | os.PathLike, config: SweepConfig | str | os.PathLike
         shutil.rmtree(target)
     run_sweep(cfg, target, workers=workers, progress=progress)
     draw_figures(target)
+    build_report(target)
     summary = summarize(target)
     write_atomic(target / "summary.json", json.dumps(summary, indent=1))
     return summary
@@ -113,7 +117,8 @@ def run_demo(out_dir: str | os.PathLike, config: SweepConfig | str | os.PathLike
 def summarize(out_dir: str | os.PathLike) -> dict:
     """Per snapshot, from the store: networks that reached it, mean epoch, mean f-vector, Euler characteristics,
     mean landscape norm of every layer (over those networks and every input subsample); plus the final
-    accuracies of every network."""
+    accuracies of every network, the figures drawn and the report (``"report"``, relative to ``out_dir``)
+    when it has been written."""
     from ..plotting.sweep import mean_over_networks, snapshot_labels
     from ..studies.activation_landscapes import topological_complexity
 
@@ -139,8 +144,11 @@ def summarize(out_dir: str | os.PathLike) -> dict:
               "train_acc": float(ds["train_acc"].values[n, trained[n]]),
               "test_acc": float(ds["test_acc"].values[n, trained[n]])} for n in range(ds.sizes["network"])
              if trained[n] >= 0]
-    return {"name": json.loads(ds.attrs["config"])["name"], "networks": final, "snapshots": rows,
-            "figures": [f"figures/{f}" for f in FIGURES if (Path(out_dir) / "figures" / f).exists()]}
+    summary = {"name": json.loads(ds.attrs["config"])["name"], "networks": final, "snapshots": rows,
+               "figures": [f"figures/{f}" for f in FIGURES if (Path(out_dir) / "figures" / f).exists()]}
+    if (Path(out_dir) / REPORT_NAME).is_file():
+        summary["report"] = REPORT_NAME
+    return summary
 
 
 def _save(fig, path: Path, dpi: int = 120) -> None:
@@ -155,15 +163,36 @@ def _save(fig, path: Path, dpi: int = 120) -> None:
         plt.close(fig)
 
 
-def draw_figures(out_dir: str | os.PathLike) -> list[Path]:
-    """Draw the demo's figures from the store of the sweep in ``out_dir`` into ``out_dir/figures``; return their paths.
+def available_figures(ds) -> list[str]:
+    """The names of :data:`FIGURES` that the store ``ds`` (:func:`nntopo.sweep.open_results`) can draw.
+
+    Figures that need an analysis the sweep did not run, or a snapshot no network
+    reached, are left out; the complex is drawn for 2-d inputs only.
+    """
+    from ..studies.activation_landscapes import average_landscapes
+
+    names = ["training_curves.png"]
+    if "landscape" in ds:
+        counted = int((average_landscapes(ds)["n_networks"].values > 0).sum())
+        if counted:
+            names += ["activation_landscapes.png", "landscape_norms.png"]
+        if counted * ds.sizes["layer"] >= 2:  # a PCA needs two landscapes
+            names.append("landscape_curves.png")
+    if "f_vector" in ds and len(ds["cell_dim"]) == 3 and ds["snapshot_reached"].values[0].any():
+        names.append("complex_final.png")
+    return names
+
+
+def demo_figure(out_dir: str | os.PathLike, name: str, ds=None):
+    """Draw the demo figure ``name`` (one of :data:`FIGURES`) from the store of the sweep in
+    ``out_dir`` and return the matplotlib Figure (the caller saves or closes it).
 
     Training curves (every network and the mean); the average activation landscapes per
     snapshot (rows) and layer (columns), the topological complexity per layer and the PCA
     landscape curves, drawn by the activation-landscapes study
     (:mod:`nntopo.studies.activation_landscapes`, its Figures 2, 4 and 3); the complex of
-    network 0 at its last reached snapshot. Figures that need an analysis the sweep did
-    not run, or a snapshot no network reached, are left out.
+    network 0 at its last reached snapshot. ``ds``: the store already opened (and loaded),
+    to save reading it again.
     """
     import matplotlib
 
@@ -171,48 +200,48 @@ def draw_figures(out_dir: str | os.PathLike) -> list[Path]:
     import matplotlib.pyplot as plt
 
     from ..plotting.sweep import plot_sweep_training
+    from ..studies.activation_landscapes import plot_average_landscapes, plot_complexity, plot_landscape_curves
 
+    name = check_choice(name, "name", FIGURES)
+    out = Path(out_dir)
+    if ds is None:
+        ds = open_results(out).load()
+    if name not in available_figures(ds):
+        raise ValueError(f"name: the sweep at {out} cannot draw {name} (it needs an analysis it did not run, "
+                         "or a reached snapshot)")
+    n_nets = ds.sizes["network"]
+    if name == "training_curves.png":
+        cfg = json.loads(ds.attrs["config"])
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        plot_sweep_training(ds, ax=ax)
+        ax.set_title(f"{cfg['data']['dataset']}, MLP {cfg['network']['widths']}, {n_nets} networks", fontsize=9)
+    elif name == "activation_landscapes.png":
+        return plot_average_landscapes(ds)
+    elif name == "landscape_norms.png":
+        return plot_complexity(ds).figure
+    elif name == "landscape_curves.png":
+        return plot_landscape_curves(ds).figure
+    else:
+        return _complex_figure(out, ds)
+    fig.tight_layout()
+    return fig
+
+
+def draw_figures(out_dir: str | os.PathLike) -> list[Path]:
+    """Draw the demo's figures (:func:`demo_figure`, those :func:`available_figures` allows)
+    from the store of the sweep in ``out_dir`` into ``out_dir/figures``; return their paths."""
     out = Path(out_dir)
     ds = open_results(out).load()
     folder = out / "figures"
     folder.mkdir(exist_ok=True)
     drawn = []
-    cfg = json.loads(ds.attrs["config"])
-    n_nets = ds.sizes["network"]
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    plot_sweep_training(ds, ax=ax)
-    ax.set_title(f"{cfg['data']['dataset']}, MLP {cfg['network']['widths']}, {n_nets} networks", fontsize=9)
-    fig.tight_layout()
-    _save(fig, folder / "training_curves.png")
-    drawn.append(folder / "training_curves.png")
-
-    if "landscape" in ds:
-        drawn += _landscape_figures(ds, folder)
-
-    if "f_vector" in ds and len(ds["cell_dim"]) == 3 and ds["snapshot_reached"].values[0].any():
-        drawn.append(_complex_figure(out, ds, folder / "complex_final.png"))
+    for name in available_figures(ds):
+        _save(demo_figure(out, name, ds), folder / name, dpi=150 if name == "complex_final.png" else 120)
+        drawn.append(folder / name)
     return drawn
 
 
-def _landscape_figures(ds, folder: Path) -> list[Path]:
-    """The study's Figures 2, 4 and 3 under the demo's file names (those the store allows)."""
-    from ..studies.activation_landscapes import (average_landscapes, plot_average_landscapes, plot_complexity,
-                                                 plot_landscape_curves)
-
-    counted = int((average_landscapes(ds)["n_networks"].values > 0).sum())
-    if not counted:
-        return []
-    drawn = [folder / "activation_landscapes.png", folder / "landscape_norms.png"]
-    _save(plot_average_landscapes(ds), drawn[0])
-    _save(plot_complexity(ds).figure, drawn[1])
-    if counted * ds.sizes["layer"] >= 2:
-        drawn.append(folder / "landscape_curves.png")
-        _save(plot_landscape_curves(ds).figure, drawn[2])
-    return drawn
-
-
-def _complex_figure(out: Path, ds, path: Path) -> Path:
+def _complex_figure(out: Path, ds):
     """The complex of network 0 at its last reached snapshot, rebuilt from the checkpoint the store names.
 
     A complex is ragged (cells of varying size), so the store keeps its f-vector and
@@ -222,17 +251,16 @@ def _complex_figure(out: Path, ds, path: Path) -> Path:
     import matplotlib.pyplot as plt
     import torch
 
-    from ..nets import MLP, load_checkpoint
     from ..plotting import plot_complex_2d
     from ..polyhedral import polyhedral_complex
     from ..sweep.analyses import polyhedral_box
     from ..sweep.data import sweep_data
+    from ..sweep.jobs import load_snapshot_network
     from ..sweep.store import stored_config
 
     cfg = stored_config(out)
     s = int(np.nonzero(ds["snapshot_reached"].values[0])[0][-1])
-    net = load_checkpoint(MLP(list(cfg.network.widths)),
-                          {"reached": True, "checkpoint": str(ds["snapshot_checkpoint"].values[0, s])}, out)
+    net = load_snapshot_network(str(out), cfg, 0, s)
     cx = polyhedral_complex(net, box=polyhedral_box(cfg.analysis("polyhedral"), sweep_data(cfg)))
     stored = ds["f_vector"].values[0, s]
     if list(cx.f_vector) != list(stored):
@@ -246,8 +274,7 @@ def _complex_figure(out: Path, ds, path: Path) -> Path:
                  f"f = {tuple(int(x) for x in stored)}, χ = {int(ds['euler_characteristic'].values[0, s])}",
                  fontsize=8)
     fig.tight_layout()
-    _save(fig, path, dpi=150)
-    return path
+    return fig
 
 
 def _label(ds, s: int) -> str:

@@ -76,9 +76,13 @@ class FiedlerSettings:
     edge_weights: str
 
     def resolved(self) -> dict:
-        return {"box": self.box if isinstance(self.box, str) else list(self.box), "margin": self.margin,
-                "adjacency": list(self.adjacency), "vertex_weights": self.vertex_weights, "power": self.power,
-                "edge_weights": self.edge_weights}
+        # margin applies only to box = "data", and the parser refuses it with a list box:
+        # the resolved form, re-parsed from sweep.json, states it only where it applies.
+        box = {"box": self.box} if isinstance(self.box, str) else {"box": list(self.box)}
+        if isinstance(self.box, str):
+            box["margin"] = self.margin
+        return {**box, "adjacency": list(self.adjacency), "vertex_weights": self.vertex_weights,
+                "power": self.power, "edge_weights": self.edge_weights}
 
 
 def _parse(table: Table, config: SweepConfig) -> FiedlerSettings:
