@@ -124,8 +124,9 @@ def test_every_section_of_a_store_with_all_analyses(full_report):
 
 def test_every_figure_is_an_embedded_png_and_nothing_is_fetched(full_report):
     _, html, page = full_report
-    # training curves; both views (2); landscapes (3); complex; Fiedler (2); Betti (3)
-    assert len(page.imgs) == 12
+    # training curves; both views (2); landscapes (Figures 2, 4, 3 and 1); complex; Fiedler (2); Betti (3)
+    assert len(page.imgs) == 13
+    assert any(img["alt"].startswith("Activations of network 0") for img in page.imgs)
     for img in page.imgs:
         head, _, payload = img["src"].partition(",")
         assert head == "data:image/png;base64"
@@ -143,7 +144,7 @@ def test_both_views_correlation_matches_scipy(full_report):
     out, _, page = full_report
     ds = open_results(out)
     # independent: the sum over layers of the stored norms against the f-vector's last entry
-    norms = ds.landscape_norm.values.sum(axis=-1)
+    norms = ds.landscape_norm.mean("subsample").values.sum(axis=-1)
     regions = ds.f_vector.values[..., -1].astype(float)
     ok = (ds.snapshot_reached.values) & (regions >= 0) & np.isfinite(norms)
     x, y = norms[ok], regions[ok]
@@ -174,7 +175,7 @@ def test_the_three_complex_analyses_share_coordinates_and_the_complex(full_repor
     assert [row[0] for row in body] == ["acc ≥ 0.5", "epoch 0", "epoch 2", "epoch 4", "epoch 6"]
     for row, s in zip(body, [0, 2, 3, 4, 5]):
         assert float(row[header.index("regions")]) == pytest.approx(f[:, s, -1].mean(), rel=1e-5)
-        norms = ds.landscape_norm.values[:, s]
+        norms = ds.landscape_norm.mean("subsample").values[:, s]
         assert float(row[1]) == pytest.approx(norms.sum(axis=1).mean(), rel=1e-3)
         np.testing.assert_allclose([float(x) for x in row[5:]], norms.mean(axis=0), rtol=2e-3)
         mis = 100 * ds.fiedler_misclassification.values[:, s, 0, 1].mean()
@@ -185,9 +186,13 @@ def test_tables_are_the_study_modules_tables(full_report):
     out, _, page = full_report
     ds = open_results(out)
     # Table I between the two threshold snapshots, with the report's 10,000 permutations
-    expected = markdown_table(table1_markdown(table1(out, snapshots=[0, 1], n_permutations=10_000, seed=0)), "x")
+    expected = [item for item in markdown_table(table1_markdown(table1(out, snapshots=[0, 1], n_permutations=10_000,
+                                                                          seed=0)), "x") if isinstance(item, Table)]
+    assert len(expected) == 2  # the paper's triangle of p-values, then the statistic of each pair
     assert _table(page, "Table I: permutation tests between snapshots") == [list(expected[0].header),
                                                                            *map(list, expected[0].rows)]
+    assert _table(page, "Table I: permutation tests between snapshots (2)") == [list(expected[1].header),
+                                                                               *map(list, expected[1].rows)]
     s = int(np.flatnonzero((ds.fiedler_n_regions.values >= 0).any(axis=0))[-1])
     expected = markdown_table(summary_markdown(fiedler_summary(out, snapshot=s)), "x")[0]
     assert _table(page, f"Table 1: Fiedler partition at snapshot {s} (epoch 6)") == [
@@ -218,7 +223,7 @@ def test_store_without_complex_analyses(landscapes_store, tmp_path):
     page = _parse(path.read_text(encoding="utf-8"))
     assert [s["id"] for s in page.sections] == ["overview", "landscapes", "configuration", "environment"]
     assert all(not s["errors"] for s in page.sections)
-    assert len(page.imgs) == 4 and all(i["src"].startswith("data:image/png;base64,") for i in page.imgs)
+    assert len(page.imgs) == 5 and all(i["src"].startswith("data:image/png;base64,") for i in page.imgs)
 
 
 def test_default_path_is_in_the_folder_and_rebuilding_replaces_it(landscapes_store):

@@ -175,21 +175,37 @@ class ReportStore:
 
 
 def markdown_table(text: str, title: str, caption: str = "") -> list[Item]:
-    """A Markdown table as nntopo's study modules write them (``| a | b |`` rows, a
-    ``|---|`` rule under the header) -> a :class:`Table`, plus a :class:`Note` per
-    non-empty line after the table (the modules' remarks, e.g. networks that did not
+    """Markdown as nntopo's study modules write it -> report items, in order: each run of
+    ``| a | b |`` lines (a header, a ``|---|`` rule, the rows) becomes a :class:`Table`
+    (the first titled ``title`` with ``caption``, later ones ``title (2)``, ...), and each
+    other non-empty line a :class:`Note` (the modules' remarks, e.g. networks that did not
     reach a snapshot)."""
     lines = [ln.strip() for ln in text.strip().splitlines()]
-    rows = [ln for ln in lines if ln.startswith("|")]
-    rest = [ln for ln in lines if ln and not ln.startswith("|")]
-    if len(rows) < 2 or set(rows[1].replace("|", "").strip()) - set("-: "):
-        raise ValueError(f"text: not a Markdown table (header and rule expected): {text[:80]!r}")
 
     def cells(line: str) -> tuple[str, ...]:
         return tuple(c.strip() for c in line.strip().strip("|").split("|"))
 
-    table = Table(title, cells(rows[0]), tuple(cells(r) for r in rows[2:]), caption)
-    return [table, *[Note(r) for r in rest]]
+    items: list[Item] = []
+    n_tables, i = 0, 0
+    while i < len(lines):
+        if not lines[i].startswith("|"):
+            if lines[i]:
+                items.append(Note(lines[i]))
+            i += 1
+            continue
+        j = i
+        while j < len(lines) and lines[j].startswith("|"):
+            j += 1
+        block = lines[i:j]
+        if len(block) < 2 or set(block[1].replace("|", "").strip()) - set("-: "):
+            raise ValueError(f"text: not a Markdown table (header and rule expected): {block[0][:80]!r}")
+        n_tables += 1
+        items.append(Table(title if n_tables == 1 else f"{title} ({n_tables})", cells(block[0]),
+                           tuple(cells(r) for r in block[2:]), caption if n_tables == 1 else ""))
+        i = j
+    if not n_tables:
+        raise ValueError(f"text: not a Markdown table (header and rule expected): {text[:80]!r}")
+    return items
 
 
 def fmt(x: Any, digits: int = 4) -> str:

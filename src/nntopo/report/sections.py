@@ -155,7 +155,7 @@ def _overview(st: ReportStore) -> list[Item]:
 
 def _landscapes(st: ReportStore) -> list[Item]:
     from ..experiments.demo import available_figures
-    from ..studies.activation_landscapes import table1, table1_markdown
+    from ..studies.activation_landscapes import plot_activations, table1, table1_markdown
 
     ds = st.ds
     items: list[Item] = []
@@ -173,6 +173,11 @@ def _landscapes(st: ReportStore) -> list[Item]:
     for name, (title, caption) in captions.items():
         if name in available:
             items.append(st.figure(title, caption, _draw(st, name)))
+    if _reached(ds)[0].any():
+        items.append(st.figure("Activations of network 0 (the paper's Figure 1)",
+                               "2-D PCA of the activations of five layers of network 0 at its last reached "
+                               "snapshot, on up to 3,000 points of the data set, coloured by class; one PCA per "
+                               "layer.", lambda: plot_activations(st.out, 0)))
     norms = landscape_norms(ds)
     ok = np.isfinite(norms).all(axis=2)
     layers = [str(x) for x in ds["layer"].values]
@@ -180,11 +185,12 @@ def _landscapes(st: ReportStore) -> list[Item]:
     rows = tuple((st.labels[s], str(int(ok[:, s].sum())), *(fmt(v) for v in mean[s])) for s in _snap_rows(st, ok))
     items.append(Table("Mean landscape norm per layer", ("snapshot", "networks", *layers), rows,
                        "L2 norm of each network's landscape (normalized-distance units), mean over networks."))
-    # Table I compares training stages named by accuracy thresholds (its rows are labelled by them)
-    thresholds = [s for s, p in enumerate(ds["snapshot_policy"].values) if p == "accuracy_threshold"]
+    # Table I compares training stages: the accuracy thresholds and the last epoch trained
+    # (the paper's 99.999% column), not the every-k epochs of a time series
+    thresholds = [s for s, p in enumerate(ds["snapshot_policy"].values) if p in ("accuracy_threshold", "final")]
     if len(thresholds) < 2:
         items.append(Note(f"Table I compares the snapshots at accuracy thresholds ([training.snapshots] "
-                          f"thresholds); this sweep has {len(thresholds)}, and it needs 2."))
+                          f"thresholds, final); this sweep has {len(thresholds)}, and it needs 2."))
     else:
         tb = table1(st.out, snapshots=thresholds, n_permutations=st.n_permutations, seed=st.seed)
         items += markdown_table(
