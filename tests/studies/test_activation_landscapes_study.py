@@ -230,3 +230,14 @@ def test_nine_disk_input_layer_h1_landscape_shows_nine_holes(every, ratio):
     assert heights[8] > ratio * heights[9], heights
     bars = np.sort(dgm[:, 1] - dgm[:, 0])[::-1]
     assert bars[8] > ratio * bars[9], bars[:11]
+
+
+def test_final_and_epoch_snapshots_are_labelled_by_what_they_are(kit):
+    # the paper's last Table I column is the last epoch trained (policy "final", no threshold)
+    rng = np.random.default_rng(3)
+    land = rng.random((2, 3, 1, 1, 1, 5))
+    ds = kit.hand_store(land, np.ones((2, 3), bool), [0.5, np.nan, np.nan], grid=(0.0, 1.0, 0.25),
+                        policies=["accuracy_threshold", "every_k", "final"])
+    assert list(average_landscapes(ds)["label"].values) == ["0.5", "epoch 10", "final"]
+    md = table1_markdown(table1(ds, n_permutations=10, seed=0))
+    assert "| training threshold | 0.5 | epoch 10 | final |" in md

@@ -140,12 +140,15 @@ def _snapshots(ds: xr.Dataset, snapshots: Sequence[int] | None) -> list[int]:
 
 
 def _labels(ds: xr.Dataset) -> list[str]:
-    """One label per snapshot: the threshold ("0.55") or the epoch ("epoch 10")."""
+    """One label per snapshot: the threshold ("0.55"), "final" (the last epoch trained, the
+    paper's last column), "loaded" (a network loaded, not trained) or the epoch ("epoch 10")."""
     epochs = ds["snapshot_requested_epoch"].values if "snapshot_requested_epoch" in ds.variables else None
     out = []
     for s, (policy, thr) in enumerate(zip(ds["snapshot_policy"].values, ds["snapshot_threshold"].values)):
         if policy == "accuracy_threshold":
             out.append(f"{float(thr):g}")
+        elif policy in ("final", "loaded"):
+            out.append(str(policy))
         else:
             out.append(f"epoch {int(epochs[s])}" if epochs is not None else f"snapshot {s}")
     return out
