@@ -61,7 +61,7 @@ def unseeded():
 
 
 def three_inputs():
-    return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    return _seeded(0, lambda: nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)))
 
 
 def not_a_module():
@@ -185,6 +185,14 @@ def test_a_module_alone_returns_the_trained_network(tmp_path, user):
     assert cfg.network.weights_sha256 == state_sha256(net.state_dict())
     run_sweep(toml, tmp_path / "run", workers=1)
     _check_store(tmp_path / "run", cfg, [net], ["input", "act", "act2", "output"], polyhedral=False)
+    # the report and the figures describe a module's network without MLP widths (strict: any section error raises)
+    from nntopo.report import build_report
+    from nntopo.studies.activation_landscapes import draw_figures
+
+    html = build_report(tmp_path / "run", strict=True).read_text(encoding="utf-8")
+    assert f"module &#39;{user}:residual&#39;" in html or f"module '{user}:residual'" in html
+    assert "loaded" in html
+    assert [p.name for p in draw_figures(tmp_path / "run")][:1] == ["figure1_activations.png"]
 
 
 @pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])
@@ -293,10 +301,12 @@ def test_a_checkpoint_changed_after_the_config_was_read_is_refused_by_the_load_j
     assert not (tmp_path / "run" / "marks" / "load" / "net00000.json").exists()
 
 
-def test_a_module_that_returns_other_weights_each_call_is_refused(tmp_path, user):
+def test_a_module_that_returns_other_weights_each_call_is_refused_before_anything_is_created(tmp_path, user):
     toml = _write(tmp_path, f'module = "{user}:unseeded"', LANDSCAPES)
-    with pytest.raises(ValueError, match="returned other weights than when the config was read"):
+    assert "network.module: " in _bad(toml) and "different weights on a second call" in _bad(toml)
+    with pytest.raises(ConfigError):
         run_sweep(toml, tmp_path / "run", workers=1)
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("network, key, expected", [
@@ -327,8 +337,8 @@ def test_training_is_refused_for_loaded_networks(tmp_path, user):
 
 def test_a_layer_that_runs_twice_is_refused_at_parse(tmp_path, user):
     module = tmp_path / f"{user}_twice.py"
-    module.write_text("from torch import nn\n\nclass Twice(nn.Module):\n    def __init__(self):\n"
-                      "        super().__init__()\n        self.a, self.b, self.act = nn.Linear(2, 3), nn.Linear(3, 2), "
+    module.write_text("import torch\nfrom torch import nn\n\nclass Twice(nn.Module):\n    def __init__(self):\n"
+                      "        super().__init__()\n        torch.manual_seed(0)\n        self.a, self.b, self.act = nn.Linear(2, 3), nn.Linear(3, 2), "
                       "nn.ReLU()\n\n    def forward(self, x):\n        return self.act(self.b(self.act(self.a(x))))\n")
     try:
         message = _bad(_write(tmp_path, f'module = "{user}_twice:Twice"', LANDSCAPES))

@@ -211,10 +211,13 @@ def demo_figure(out_dir: str | os.PathLike, name: str, ds=None):
                          "or a reached snapshot)")
     n_nets = ds.sizes["network"]
     if name == "training_curves.png":
+        from ..sweep.config import network_summary
+
         cfg = json.loads(ds.attrs["config"])
         fig, ax = plt.subplots(figsize=(6, 3.5))
         plot_sweep_training(ds, ax=ax)
-        ax.set_title(f"{cfg['data']['dataset']}, MLP {cfg['network']['widths']}, {n_nets} networks", fontsize=9)
+        ax.set_title(f"{cfg['data']['dataset']}, {network_summary(cfg['network'])}, {n_nets} networks",
+                     fontsize=9)
     elif name == "activation_landscapes.png":
         return plot_average_landscapes(ds)
     elif name == "landscape_norms.png":

@@ -106,7 +106,8 @@ def _as_tensor(model: nn.Module, X: object) -> torch.Tensor:
         arr = check_array(X, "X", dtype=_NUMPY_DTYPES.get(dtype, np.float32))
         if arr.ndim < 2:
             raise ValueError(f"X must have shape (n, features...); got shape {arr.shape}")
-        t = torch.from_numpy(arr)
+        # torch warns on read-only arrays (it cannot promise not to write); capture never writes
+        t = torch.from_numpy(arr if arr.flags.writeable else arr.copy())
     t = t.to(device=device, dtype=dtype)
     if t.is_floating_point() and not bool(torch.isfinite(t).all()):
         raise ValueError(f"X has values too large for the model's dtype {dtype}")

@@ -269,7 +269,11 @@ class TopologyMonitor:
         acts = capture(model, self._X, layers=_check_layers(model, self._layers))
         fvec = None
         if self.complex:
-            cx = polyhedral_complex(model, box=self.box)
+            try:
+                cx = polyhedral_complex(model, box=self.box)
+            except TypeError as exc:  # not a Linear/ReLU chain: say how to keep the landscapes alone
+                raise TypeError(f"{exc} (the monitor records the f-vector for inputs of dimension <= 3; "
+                                f"TopologyMonitor(..., complex=False) records the landscape norms alone)") from None
             fvec = np.asarray(cx.f_vector, dtype=np.int64)
         al = activation_landscape(model, acts, hom_dim=self.hom_dim, homology=self.homology, grid=self.grid,
                                   levels=self.levels, keep_infinite=self.keep_infinite, backend=self.backend)

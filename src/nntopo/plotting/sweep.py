@@ -73,13 +73,14 @@ def mean_over_networks(ds, name: str) -> np.ndarray:
 
 
 def snapshot_labels(ds) -> list[str]:
-    """One short label per snapshot: "acc ≥ 0.9", "epoch 10", "final" (the last epoch trained)."""
+    """One short label per snapshot: "acc ≥ 0.9", "epoch 10", "final" (the last epoch
+    trained), "loaded" (a network loaded, not trained)."""
     _check_ds(ds, "snapshot_policy")
     labels = []
     for policy, threshold, epoch in zip(ds["snapshot_policy"].values, ds["snapshot_threshold"].values,
                                         ds["snapshot_requested_epoch"].values):
         labels.append(f"acc ≥ {threshold:g}" if policy == "accuracy_threshold"
-                      else "final" if policy == "final" else f"epoch {int(epoch)}")
+                      else str(policy) if policy in ("final", "loaded") else f"epoch {int(epoch)}")
     return labels
 
 

@@ -118,6 +118,7 @@ def _draw(st: ReportStore, name: str):
 
 def _overview(st: ReportStore) -> list[Item]:
     from ..experiments.demo import available_figures
+    from ..sweep.config import network_summary
 
     ds, cfg = st.ds, st.meta["config"]
     n_net = ds.sizes["network"]
@@ -125,7 +126,7 @@ def _overview(st: ReportStore) -> list[Item]:
     analyses = ", ".join(sorted(cfg.get("analysis", {}))) or "none"
     items: list[Item] = [Note(
         f"Sweep “{st.name}”: {n_net} networks (seeds {', '.join(str(int(x)) for x in ds['seed'].values)}) "
-        f"on {cfg['data']['dataset']}, MLP widths {cfg['network']['widths']}, {ds.sizes['snapshot']} snapshots; "
+        f"on {cfg['data']['dataset']}, {network_summary(cfg['network'])}, {ds.sizes['snapshot']} snapshots; "
         f"analyses: {analyses}. {int((trained >= 0).sum())} of {n_net} networks are trained. Folder: {st.out}.")]
     rows = []
     for n in range(n_net):
@@ -175,7 +176,7 @@ def _landscapes(st: ReportStore) -> list[Item]:
             items.append(st.figure(title, caption, _draw(st, name)))
     if _reached(ds)[0].any():
         items.append(st.figure("Activations of network 0 (the paper's Figure 1)",
-                               "2-D PCA of the activations of five layers of network 0 at its last reached "
+                               "2-D PCA of the activations of up to five layers of network 0 at its last reached "
                                "snapshot, on up to 3,000 points of the data set, coloured by class; one PCA per "
                                "layer.", lambda: plot_activations(st.out, 0)))
     norms = landscape_norms(ds)
@@ -377,6 +378,9 @@ def _both(st: ReportStore) -> list[Item]:
     complexity = norms.sum(axis=2)  # NaN where any layer is missing
     both = np.isfinite(complexity) & np.isfinite(regions)
     snaps = _snap_rows(st, np.isfinite(complexity) | np.isfinite(regions))
+    if not snaps:
+        return [Note("No snapshot has landscape norms or a region count yet: the sweep has no finished "
+                     "analysis piece.")]
     fiedler = None
     if st.has("fiedler_misclassification"):
         mis = np.asarray(ds["fiedler_misclassification"].values, dtype=np.float64)

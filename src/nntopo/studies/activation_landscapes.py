@@ -71,7 +71,8 @@ FIGURES = {
     4: "figure4_topological_complexity.png",
 }
 
-_NEEDED = ("landscape", "landscape_norm", "snapshot_reached", "snapshot_threshold", "snapshot_policy")
+_NEEDED = ("landscape", "landscape_norm", "snapshot_reached", "snapshot_threshold", "snapshot_policy",
+           "snapshot_requested_epoch")
 
 # --------------------------------------------------------------------------- reading the store
 
@@ -140,18 +141,11 @@ def _snapshots(ds: xr.Dataset, snapshots: Sequence[int] | None) -> list[int]:
 
 
 def _labels(ds: xr.Dataset) -> list[str]:
-    """One label per snapshot: the threshold ("0.55"), "final" (the last epoch trained, the
-    paper's last column), "loaded" (a network loaded, not trained) or the epoch ("epoch 10")."""
-    epochs = ds["snapshot_requested_epoch"].values if "snapshot_requested_epoch" in ds.variables else None
-    out = []
-    for s, (policy, thr) in enumerate(zip(ds["snapshot_policy"].values, ds["snapshot_threshold"].values)):
-        if policy == "accuracy_threshold":
-            out.append(f"{float(thr):g}")
-        elif policy in ("final", "loaded"):
-            out.append(str(policy))
-        else:
-            out.append(f"epoch {int(epochs[s])}" if epochs is not None else f"snapshot {s}")
-    return out
+    """One label per snapshot, :func:`nntopo.plotting.sweep.snapshot_labels` with a threshold
+    as its bare value ("0.55": the study's tables head the column "training threshold")."""
+    from ..plotting.sweep import snapshot_labels
+
+    return [label.removeprefix("acc ≥ ") for label in snapshot_labels(ds)]
 
 
 def _long_label(ds: xr.Dataset, s: int) -> str:
@@ -759,8 +753,10 @@ def draw_figures(store: str | os.PathLike | xr.Dataset, out_dir: str | os.PathLi
         fig = Figure(figsize=_figure1_size(len(_default_layers(names))), layout="constrained")
         try:
             save(plot_activations(folder, network, fig=fig), 1)
-        except FileNotFoundError as exc:  # data files (e.g. MNIST's IDX files) not on this machine
-            logger.warning("Figure 1 left out: its data could not be loaded (%s)", exc)
+        except (FileNotFoundError, ValueError) as exc:
+            # data files (MNIST's IDX files) not on this machine, or a config that no longer reads back
+            # here (ConfigError is a ValueError): the other figures need only the store
+            logger.warning("Figure 1 left out: its network or data could not be loaded (%s)", exc)
     counted = int((mean["n_networks"].values > 0).sum())
     if counted:
         fig = Figure(figsize=_figure2_size(counted, len(names)), layout="constrained")

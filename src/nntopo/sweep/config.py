@@ -412,6 +412,16 @@ class SweepConfig:
 # --------------------------------------------------------------------------- parsing
 
 
+def network_summary(network: Mapping) -> str:
+    """A few words naming the network of a resolved config's ``network`` table (as stored in
+    ``sweep.json``): ``MLP widths [2, 15, 2]`` or ``module 'pkg.mod:fn'``, with the number of
+    loaded checkpoints when there are any."""
+    what = (f"module {network['module']!r}" if network.get("module") is not None
+            else f"MLP widths {network.get('widths')}")
+    n = len(network.get("checkpoints") or ())
+    return what + (f", {n} loaded checkpoint{'s' if n != 1 else ''}" if n else "")
+
+
 def _parse_data(table: Table) -> DataConfig:
     dataset = table.choice("dataset", tuple(DATASETS))
     params_table = table.table("params")
@@ -543,6 +553,17 @@ def _parse_network(table: Table, base_dir: Path) -> tuple[NetworkConfig, Any]:
     weights = None
     if module is not None and not checkpoints:
         weights = pinned_weights or state_sha256(net.state_dict())
+        if pinned_weights is None:
+            # every job rebuilds the network: a callable that draws new weights each call
+            # (unseeded init) would analyse another network in each job
+            try:
+                again = state_sha256(build_architecture(network).state_dict())
+            except Exception as exc:
+                raise table.error("module", f"cannot build {module!r}: {type(exc).__name__}: {exc}") from None
+            if again != weights:
+                raise table.error("module", f"{module!r} returned different weights on a second call; a network "
+                                            "given by a module alone must be deterministic (seed its "
+                                            "initialization or load trained weights in it)")
     return replace(network, checkpoints=tuple(hashed), weights_sha256=weights), net
 
 
