@@ -209,26 +209,33 @@ def _print_run(summary) -> None:
 def figures(
     store: Path = typer.Argument(..., help="A sweep folder (what nntopo run --out wrote) with the landscapes "
                                            "analysis."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for the PNG files (default "
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for the PNG and table files (default "
                                                                  "STORE/figures; created)."),
+    permutations: int = typer.Option(100_000, "--permutations", help="Random permutations of each Table I test "
+                                                                     "(the paper's N = 100,000)."),
 ) -> None:
-    """Draw the activation-landscapes paper's Figures 1-4 from a sweep's store as PNG files.
+    """Draw the activation-landscapes paper's Figures 1-4 and write its tables from a sweep's store.
 
     Figure 1: PCA of the activations of network 0 at its last reached snapshot; Figure 2:
     average landscapes (thresholds by layers); Figure 3: PCA landscape curves; Figure 4:
     topological complexity per layer. Figures the store does not allow are left out.
+    Tables: complexity.csv (norms per layer and snapshot), Table I between the accuracy
+    thresholds and the final epoch as table1.csv and table1.md.
     """
-    from .studies.activation_landscapes import check_figures, draw_figures
+    from ._validation import check_int
+    from .studies.activation_landscapes import check_figures, draw_figures, write_tables
 
     try:
         check_figures(store, out)
+        check_int(permutations, "--permutations", minimum=1)
     except _ARGUMENT_ERRORS as exc:
         raise _usage_error(exc) from None
     paths = draw_figures(store, out)
-    for path in paths:
-        typer.echo(str(path))
     if not paths:
         typer.echo("no figure drawn: no network reached any snapshot yet", err=True)
+    paths += write_tables(store, out, n_permutations=permutations)
+    for path in paths:
+        typer.echo(str(path))
 
 
 @app.command()

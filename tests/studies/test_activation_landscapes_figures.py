@@ -3,6 +3,9 @@ legends and colourbars inspected on the matplotlib objects; draw_figures and `nn
 
 from __future__ import annotations
 
+import csv
+import io
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -15,9 +18,10 @@ from matplotlib.figure import Figure  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from nntopo.cli import app  # noqa: E402
-from nntopo.studies.activation_landscapes import (FIGURES, average_landscapes, check_figures,  # noqa: E402
+from nntopo.studies.activation_landscapes import (FIGURES, TABLES, average_landscapes, check_figures,  # noqa: E402
                                                   draw_figures, landscape_curves, plot_activations,
                                                   plot_average_landscapes, plot_complexity, plot_landscape_curves,
+                                                  stage_snapshots, table1, table1_csv, table1_markdown,
                                                   topological_complexity)
 from nntopo.sweep import open_results  # noqa: E402
 
@@ -171,10 +175,19 @@ def _one_error_line(result, *fragments):
 
 def test_cli_figures_draws_the_pngs_and_prints_their_paths(al_sweep, tmp_path):
     out = tmp_path / "elsewhere"
-    result = runner.invoke(app, ["figures", str(al_sweep), "--out", str(out)])
+    result = runner.invoke(app, ["figures", str(al_sweep), "--out", str(out), "--permutations", "500"])
     assert result.exit_code == 0, result.output
-    assert result.output.split() == [str(out / FIGURES[k]) for k in (1, 2, 3, 4)]
-    assert sorted(p.name for p in out.iterdir()) == sorted(FIGURES.values())
+    assert result.output.split() == [str(out / FIGURES[k]) for k in (1, 2, 3, 4)] + [str(out / t) for t in TABLES]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FIGURES.values(), *TABLES])
+    # the files are the library's tables: Table I over the stage snapshots with the given N and seed 0
+    tb = table1(al_sweep, snapshots=stage_snapshots(al_sweep), n_permutations=500, seed=0)
+    assert (out / "table1.csv").read_text() == table1_csv(tb)
+    assert (out / "table1.md").read_text() == table1_markdown(tb)
+    rows = list(csv.DictReader(io.StringIO((out / "complexity.csv").read_text())))
+    c = topological_complexity(al_sweep)
+    assert len(rows) == c.size
+    assert float(rows[1]["norm_of_mean"]) == float(c.values[0, 1])
+    assert float(rows[1]["mean_of_norms"]) == float(topological_complexity(al_sweep, statistic="mean_of_norms").values[0, 1])
     assert check_figures(al_sweep) == al_sweep / "figures"  # the default --out, created by nothing yet
     assert not (al_sweep / "figures").exists()
 

@@ -56,12 +56,19 @@ __all__ = [
     "plot_complexity",
     "check_figures",
     "draw_figures",
+    "TABLES",
+    "stage_snapshots",
+    "complexity_csv",
+    "write_tables",
 ]
 
 logger = logging.getLogger("nntopo")
 
 #: The two readings of "topological complexity" per layer (see :func:`topological_complexity`).
 COMPLEXITY = ("norm_of_mean", "mean_of_norms")
+
+#: File names :func:`write_tables` writes.
+TABLES = ("complexity.csv", "table1.csv", "table1.md")
 
 #: File names :func:`draw_figures` writes, by figure of the paper.
 FIGURES = {
@@ -769,3 +776,58 @@ def draw_figures(store: str | os.PathLike | xr.Dataset, out_dir: str | os.PathLi
         plot_complexity(ds, ax=fig.add_subplot())
         save(fig, 4)
     return drawn
+
+
+# --------------------------------------------------------------------------- tables as files
+
+
+def stage_snapshots(store: str | os.PathLike | xr.Dataset) -> list[int]:
+    """The snapshot indices that name training stages: the accuracy thresholds and the final
+    epoch (the paper's Table I columns, its last one the end of training), in axis order."""
+    ds = landscape_results(store)
+    return [s for s, p in enumerate(ds["snapshot_policy"].values) if p in ("accuracy_threshold", "final")]
+
+
+def complexity_csv(store: str | os.PathLike | xr.Dataset) -> str:
+    """The topological complexity per (snapshot, layer) as CSV: both readings of
+    :data:`COMPLEXITY` (landscape-norm units) and the networks counted, one row each."""
+    ds = landscape_results(store)
+    tables = {stat: topological_complexity(ds, statistic=stat) for stat in COMPLEXITY}
+    first = tables[COMPLEXITY[0]]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["snapshot", "label", "threshold", "layer", "n_networks", *COMPLEXITY])
+    for i, s in enumerate(first["snapshot"].values):
+        for j, layer in enumerate(first["layer"].values):
+            w.writerow([int(s), str(first["label"].values[i]), repr(float(first["threshold"].values[i])), str(layer),
+                        int(first["n_networks"].values[i]), *(repr(float(tables[c].values[i, j])) for c in COMPLEXITY)])
+    return buf.getvalue()
+
+
+def write_tables(store: str | os.PathLike | xr.Dataset, out_dir: str | os.PathLike | None = None, *,
+                 snapshots: Sequence[int] | None = None, n_permutations: int = 100_000,
+                 seed: int | np.random.Generator | None = 0) -> list[Path]:
+    """Write :data:`TABLES` into ``out_dir`` (default ``STORE/figures``, created): the
+    complexity per layer and snapshot (:func:`complexity_csv`), and Table I
+    (:func:`table1` over ``snapshots``, default :func:`stage_snapshots`, with
+    ``n_permutations`` and ``seed``) as CSV and Markdown. Table I is left out, with a
+    warning, when fewer than two snapshots are chosen. Each file is written whole or not at
+    all (a temporary name, then a rename). Returns the paths written."""
+    from ..sweep.store import write_atomic
+
+    target = check_figures(store, out_dir)
+    ds = landscape_results(store)
+    chosen = stage_snapshots(ds) if snapshots is None else list(snapshots)
+    tb = None
+    if len(chosen) >= 2:
+        tb = table1(ds, snapshots=chosen, n_permutations=n_permutations, seed=seed)
+    target.mkdir(parents=True, exist_ok=True)
+    written = [target / TABLES[0]]
+    write_atomic(written[0], complexity_csv(ds))
+    if tb is None:
+        logger.warning("Table I left out: it compares two or more snapshots, %d chosen", len(chosen))
+        return written
+    for name, text in ((TABLES[1], table1_csv(tb)), (TABLES[2], table1_markdown(tb))):
+        write_atomic(target / name, text)
+        written.append(target / name)
+    return written
