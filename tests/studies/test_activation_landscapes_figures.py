@@ -67,6 +67,9 @@ def test_figure2_grid_thresholds_by_layers(store):
             np.testing.assert_array_equal(lines[1].get_ydata(), mean.values[s, c, 1])
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["λ1", "λ2", "λ3"]
     assert axes[0, 0].get_xlim()[1] == pytest.approx(0.8)  # support ends at t_max here
+    # the shared y axis holds the highest tent of every panel (not only the first panel's)
+    highest = float(np.nanmax(mean.values[[0, 1, 3]]))
+    assert all(ax.get_ylim()[0] == 0 and ax.get_ylim()[1] >= highest for ax in axes.flat)
     fig = plot_average_landscapes(store, layers=["relu2"], snapshots=[3], t_max=0.4, fig=Figure())
     assert len(fig.axes) == 1 and fig.axes[0].get_title() == "relu2" and fig.axes[0].get_xlim()[1] == 0.4
     with pytest.raises(ValueError, match=r"layers\[0\] must be one of"):

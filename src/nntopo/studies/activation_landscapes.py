@@ -628,6 +628,9 @@ def plot_average_landscapes(store: str | os.PathLike | xr.Dataset, *, snapshots:
                 ax.set_title(all_names[j], fontsize=7)
         axes[r, 0].set_ylabel(f"{mean['label'].values[i]}\n(n={int(mean['n_networks'].values[i])})", fontsize=7)
     axes[0, 0].set_xlim(float(mean["t"].values[0]), end)
+    # plot_landscape fixes each panel's y range from its own data; the shared axis must hold the highest tent
+    top = float(np.nanmax(drawn)) if np.isfinite(drawn).any() else 0.0
+    axes[0, 0].set_ylim(0.0, 1.05 * top if top > 0 else 1.0)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=max(1, len(labels)), fontsize=7)
     k = mean.attrs.get("hom_dim")
