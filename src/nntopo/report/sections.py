@@ -413,8 +413,9 @@ def _both(st: ReportStore) -> list[Item]:
         panels = 2 + (fiedler is not None)
         fig, axes = plt.subplots(1, panels, figsize=(4.8 * panels, 3.8), layout="constrained")
         keep = [s for s in snaps if np.isfinite(mean_norms[s]).all()]
+        # snapshots yellow (early) to purple (late), as in the landscapes study's Figures 3 and 4
         plot_norms_per_layer(mean_norms[keep], ax=axes[0], layer_names=layers,
-                             series_labels=[st.labels[s] for s in keep])
+                             series_labels=[st.labels[s] for s in keep], cmap="viridis_r")
         axes[0].set_title("landscape norm per layer (mean over networks)", fontsize=9)
         x = np.arange(len(snaps))
         for ax, (values, label) in zip(axes[1:], [(regions, "regions")] + ([fiedler] if fiedler else [])):
