@@ -213,6 +213,9 @@ def figures(
                                                                  "STORE/figures; created)."),
     permutations: int = typer.Option(100_000, "--permutations", help="Random permutations of each Table I test "
                                                                      "(the paper's N = 100,000)."),
+    snapshots: Optional[str] = typer.Option(None, "--snapshots", help="Table I's snapshots, comma-separated labels "
+                                                                      "such as 0.55,0.7,0.85,final (default: every "
+                                                                      "threshold and the final epoch)."),
 ) -> None:
     """Draw the activation-landscapes paper's Figures 1-4 and write its tables from a sweep's store.
 
@@ -223,17 +226,18 @@ def figures(
     thresholds and the final epoch as table1.csv and table1.md.
     """
     from ._validation import check_int
-    from .studies.activation_landscapes import check_figures, draw_figures, write_tables
+    from .studies.activation_landscapes import check_figures, draw_figures, snapshots_by_label, write_tables
 
     try:
         check_figures(store, out)
         check_int(permutations, "--permutations", minimum=1)
+        chosen = None if snapshots is None else snapshots_by_label(store, snapshots.split(","))
     except _ARGUMENT_ERRORS as exc:
         raise _usage_error(exc) from None
     paths = draw_figures(store, out)
     if not paths:
         typer.echo("no figure drawn: no network reached any snapshot yet", err=True)
-    paths += write_tables(store, out, n_permutations=permutations)
+    paths += write_tables(store, out, snapshots=chosen, n_permutations=permutations)
     for path in paths:
         typer.echo(str(path))
 

@@ -21,8 +21,8 @@ from nntopo.cli import app  # noqa: E402
 from nntopo.studies.activation_landscapes import (FIGURES, TABLES, average_landscapes, check_figures,  # noqa: E402
                                                   draw_figures, landscape_curves, plot_activations,
                                                   plot_average_landscapes, plot_complexity, plot_landscape_curves,
-                                                  stage_snapshots, table1, table1_csv, table1_markdown,
-                                                  topological_complexity)
+                                                  snapshots_by_label, stage_snapshots, table1, table1_csv,
+                                                  table1_markdown, topological_complexity, write_tables)
 from nntopo.sweep import open_results  # noqa: E402
 
 LAYERS = ["input", "relu1", "relu2", "output"]
@@ -203,3 +203,25 @@ def test_cli_figures_bad_store_is_one_error_line(tmp_path):
     _one_error_line(runner.invoke(app, ["figures", str(garbage)]), "holds no readable sweep results")
     (tmp_path / "plain").mkdir()
     _one_error_line(runner.invoke(app, ["figures", str(tmp_path / "plain")]), "no sweep results")
+
+
+def test_cli_figures_table1_over_chosen_snapshots(al_sweep, tmp_path):
+    labels = list(average_landscapes(al_sweep)["label"].values)
+    chosen = [labels[0], labels[-1]]
+    out = tmp_path / "chosen"
+    result = runner.invoke(app, ["figures", str(al_sweep), "--out", str(out), "--permutations", "200",
+                                 "--snapshots", ",".join(chosen)])
+    assert result.exit_code == 0, result.output
+    idx = snapshots_by_label(al_sweep, chosen)
+    assert idx == [0, len(labels) - 1]
+    assert (out / "table1.md").read_text() == table1_markdown(table1(al_sweep, snapshots=idx, n_permutations=200,
+                                                                      seed=0))
+    _one_error_line(runner.invoke(app, ["figures", str(al_sweep), "--out", str(out), "--snapshots", "0.42"]),
+                    "'0.42' names no snapshot", labels[0])
+
+
+def test_no_table_is_written_before_any_landscape(kit, tmp_path):
+    land = np.full((2, 2, 1, 1, 1, 5), np.nan)
+    ds = kit.hand_store(land, np.zeros((2, 2), bool), [0.5, 0.9], grid=(0.0, 1.0, 0.25))
+    assert write_tables(ds, tmp_path / "t") == []
+    assert not (tmp_path / "t").exists()

@@ -156,7 +156,7 @@ def _overview(st: ReportStore) -> list[Item]:
 
 def _landscapes(st: ReportStore) -> list[Item]:
     from ..experiments.demo import available_figures
-    from ..studies.activation_landscapes import plot_activations, table1, table1_markdown
+    from ..studies.activation_landscapes import plot_activations, stage_snapshots, table1, table1_markdown
 
     ds = st.ds
     items: list[Item] = []
@@ -188,7 +188,7 @@ def _landscapes(st: ReportStore) -> list[Item]:
                        "L2 norm of each network's landscape (normalized-distance units), mean over networks."))
     # Table I compares training stages: the accuracy thresholds and the last epoch trained
     # (the paper's 99.999% column), not the every-k epochs of a time series
-    thresholds = [s for s, p in enumerate(ds["snapshot_policy"].values) if p in ("accuracy_threshold", "final")]
+    thresholds = stage_snapshots(ds)
     if len(thresholds) < 2:
         items.append(Note(f"Table I compares the snapshots at accuracy thresholds ([training.snapshots] "
                           f"thresholds, final); this sweep has {len(thresholds)}, and it needs 2."))

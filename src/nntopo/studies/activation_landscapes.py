@@ -58,6 +58,7 @@ __all__ = [
     "draw_figures",
     "TABLES",
     "stage_snapshots",
+    "snapshots_by_label",
     "complexity_csv",
     "write_tables",
 ]
@@ -629,7 +630,8 @@ def plot_average_landscapes(store: str | os.PathLike | xr.Dataset, *, snapshots:
         axes[r, 0].set_ylabel(f"{mean['label'].values[i]}\n(n={int(mean['n_networks'].values[i])})", fontsize=7)
     axes[0, 0].set_xlim(float(mean["t"].values[0]), end)
     # plot_landscape fixes each panel's y range from its own data; the shared axis must hold the highest tent
-    top = float(np.nanmax(drawn)) if np.isfinite(drawn).any() else 0.0
+    shown = drawn[..., mean["t"].values <= end]
+    top = float(np.nanmax(shown)) if np.isfinite(shown).any() else 0.0
     axes[0, 0].set_ylim(0.0, 1.05 * top if top > 0 else 1.0)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=max(1, len(labels)), fontsize=7)
@@ -791,6 +793,33 @@ def stage_snapshots(store: str | os.PathLike | xr.Dataset) -> list[int]:
     return [s for s, p in enumerate(ds["snapshot_policy"].values) if p in ("accuracy_threshold", "final")]
 
 
+def snapshots_by_label(store: str | os.PathLike | xr.Dataset, labels: Sequence[str]) -> list[int]:
+    """The snapshot indices named by ``labels``: a threshold ("0.55"), "final", "loaded" or
+    "epoch 10", as the study's tables label them. An unknown label is a ValueError listing
+    the store's labels."""
+    ds = landscape_results(store)
+    known = _labels(ds)
+    out = []
+    for i, label in enumerate(labels):
+        if not isinstance(label, str):
+            raise TypeError(f"labels[{i}] must be a str such as '0.55' or 'final', got {type(label).__name__}")
+        text = label.strip()
+        match = [s for s, k in enumerate(known) if k == text]
+        if not match:  # "0.550" or ".55" name the threshold 0.55 too
+            try:
+                value = float(text)
+            except ValueError:
+                value = None
+            thr = ds["snapshot_threshold"].values
+            match = [s for s, p in enumerate(ds["snapshot_policy"].values)
+                     if value is not None and p == "accuracy_threshold" and float(thr[s]) == value]
+        if not match:
+            raise ValueError(f"labels[{i}]: {label!r} names no snapshot of this store; its snapshots are "
+                             f"{', '.join(known)}")
+        out.append(match[0])
+    return out
+
+
 def complexity_csv(store: str | os.PathLike | xr.Dataset) -> str:
     """The topological complexity per (snapshot, layer) as CSV: both readings of
     :data:`COMPLEXITY` (landscape-norm units) and the networks counted, one row each."""
@@ -814,12 +843,16 @@ def write_tables(store: str | os.PathLike | xr.Dataset, out_dir: str | os.PathLi
     complexity per layer and snapshot (:func:`complexity_csv`), and Table I
     (:func:`table1` over ``snapshots``, default :func:`stage_snapshots`, with
     ``n_permutations`` and ``seed``) as CSV and Markdown. Table I is left out, with a
-    warning, when fewer than two snapshots are chosen. Each file is written whole or not at
-    all (a temporary name, then a rename). Returns the paths written."""
+    warning, when fewer than two snapshots are chosen, and nothing is written while no
+    network has a landscape at any snapshot. Each file is written whole or not at all (a
+    temporary name, then a rename). Returns the paths written."""
     from ..sweep.store import write_atomic
 
     target = check_figures(store, out_dir)
     ds = landscape_results(store)
+    if not (average_landscapes(ds)["n_networks"].values > 0).any():
+        logger.warning("no table written: no network has a landscape at any snapshot yet")
+        return []
     chosen = stage_snapshots(ds) if snapshots is None else list(snapshots)
     tb = None
     if len(chosen) >= 2:

@@ -9,7 +9,7 @@ with ``register_analysis`` (see :mod:`nntopo.sweep.analyses`).
 """
 
 from .analyses import Analysis, Layout, Variable, available_analyses, get_analysis, register_analysis
-from .config import ConfigError, SweepConfig, load_config, packaged_config, parse_config
+from .config import ConfigError, SweepConfig, load_config, network_summary, packaged_config, parse_config
 from .run import SweepPlan, SweepSummary, check_sweep, plan_sweep, run_sweep
 from .store import open_results
 
@@ -25,6 +25,7 @@ __all__ = [
     "check_sweep",
     "get_analysis",
     "load_config",
+    "network_summary",
     "open_results",
     "packaged_config",
     "parse_config",
