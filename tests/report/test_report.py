@@ -156,6 +156,14 @@ def test_both_views_correlation_matches_scipy(full_report):
     assert float(pearson[2]) == pytest.approx(pr.pvalue, rel=5e-3)
     assert float(spearman[1]) == pytest.approx(sr.statistic, abs=5e-4) and int(spearman[3]) == x.size
     assert float(spearman[2]) == pytest.approx(sr.pvalue, rel=5e-3)
+    # across snapshots: the per-snapshot means over the networks with both values
+    mx = np.array([norms[ok[:, j], j].mean() for j in range(ok.shape[1]) if ok[:, j].any()])
+    my = np.array([regions[ok[:, j], j].mean() for j in range(ok.shape[1]) if ok[:, j].any()])
+    mean_row = rows["Pearson across snapshots (means over networks)"]
+    assert float(mean_row[1]) == pytest.approx(stats.pearsonr(mx, my).statistic, abs=5e-4)
+    assert int(mean_row[3]) == mx.size == 5
+    rank_row = rows["Spearman across snapshots (means over networks)"]
+    assert float(rank_row[1]) == pytest.approx(stats.spearmanr(mx, my).statistic, abs=5e-4)
 
 
 def test_the_three_complex_analyses_share_coordinates_and_the_complex(full_report):

@@ -450,11 +450,23 @@ def _both(st: ReportStore) -> list[Item]:
         return fig
 
     items.append(st.figure("Topological complexity against region count", what, scatter))
+    rows = [("Pearson", fmt(p.r), fmt(p.p, 3), str(p.n)),
+            ("Spearman (Pearson of average ranks)", fmt(s.r), fmt(s.p, 3), str(s.n))]
+    # the same across snapshots alone: each snapshot's means over the networks with both values
+    counts = both.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a snapshot with no pair has no mean (NaN)
+        means = [np.where(both, v, 0.0).sum(axis=0) / np.where(counts > 0, counts, np.nan)
+                 for v in (complexity, regions)]
+    per_snapshot = complexity_correlation(*means)
+    if per_snapshot["pearson"] is not None:
+        mp, ms = per_snapshot["pearson"], per_snapshot["spearman"]
+        rows += [("Pearson across snapshots (means over networks)", fmt(mp.r), fmt(mp.p, 3), str(mp.n)),
+                 ("Spearman across snapshots (means over networks)", fmt(ms.r), fmt(ms.p, 3), str(ms.n))]
     items.append(Table("Correlation across (network, snapshot) pairs", ("measure", "r", "p (two-sided)", "n"),
-                       (("Pearson", fmt(p.r), fmt(p.p, 3), str(p.n)),
-                        ("Spearman (Pearson of average ranks)", fmt(s.r), fmt(s.p, 3), str(s.n))),
+                       tuple(rows),
                        what + " The p-values treat the pairs as independent; snapshots of one network are not, so "
-                              "read them as descriptive."))
+                              "read them as descriptive. The last rows correlate the per-snapshot means (n = "
+                              "snapshots), when there are at least 3."))
     return items
 
 
