@@ -94,6 +94,22 @@ def test_figure3_curves_coloured_yellow_to_purple_with_colourbar(store):
     assert len(colorbars) == 1 and colorbars[0].get_ylabel() == "training-accuracy threshold"
 
 
+def test_figure3_final_epoch_sits_at_its_mean_accuracy_on_the_colourbar(kit):
+    rng = np.random.default_rng(4)
+    ds = kit.hand_store(rng.uniform(0, 1, size=(2, 3, 1, 2, 1, 5)), np.ones((2, 3), bool), [0.5, 0.8, np.nan],
+                        policies=["accuracy_threshold", "accuracy_threshold", "final"])
+    ds["snapshot_train_acc"].values[:, 2] = [0.95, 1.0]  # the final epoch: mean 0.975
+    fig = Figure()
+    ax = plot_landscape_curves(ds, ax=fig.add_subplot())
+    curves = _labelled(ax)
+    assert [ln.get_label() for ln in curves] == ["0.5", "0.8", "final"]
+    cmap = matplotlib.colormaps["viridis_r"]
+    assert to_rgba(curves[1].get_color()) == pytest.approx(cmap((0.8 - 0.5) / (0.975 - 0.5)))
+    assert to_rgba(curves[2].get_color()) == pytest.approx(cmap(1.0))
+    assert len(fig.axes) == 2 and ax.get_legend() is None  # a colourbar, no legend
+    assert fig.axes[1].get_ylabel() == "training-accuracy threshold (final epoch: mean accuracy reached)"
+
+
 def test_figure3_legend_when_snapshots_are_epochs(kit):
     rng = np.random.default_rng(2)
     ds = kit.hand_store(rng.uniform(0, 1, size=(2, 3, 1, 2, 1, 5)), np.ones((2, 3), bool), [np.nan] * 3,

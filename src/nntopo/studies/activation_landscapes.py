@@ -656,16 +656,35 @@ def _threshold_colors(thresholds: np.ndarray) -> tuple[list, Any, str]:
     return [cmap(norm(i)) for i in range(len(thresholds))], None, "snapshot"
 
 
+def _accuracy_scale(ds: xr.Dataset, curves: xr.DataArray, ok: np.ndarray) -> np.ndarray:
+    """Where each drawn snapshot sits on the training-accuracy scale: its threshold, or for
+    the final epoch (no threshold) the mean training accuracy its networks reached, so the
+    paper configs' last curve still takes its place on the colourbar. NaN for other policies."""
+    values = np.asarray(curves["threshold"].values[ok], dtype=np.float64).copy()
+    if "snapshot_train_acc" not in ds:
+        return values
+    policy = ds["snapshot_policy"].values
+    acc = np.where(ds["snapshot_reached"].values, np.asarray(ds["snapshot_train_acc"].values, np.float64), np.nan)
+    for k, s in enumerate(np.asarray(curves["snapshot"].values)[ok]):
+        if policy[s] == "final" and np.isfinite(acc[:, s]).any():
+            values[k] = float(np.nanmean(acc[:, s]))
+    return values
+
+
 def plot_landscape_curves(store: str | os.PathLike | xr.Dataset, *, snapshots: Sequence[int] | None = None,
                           seed: int | np.random.Generator | None = 0, ax: Any = None) -> Any:
     """Figure 3: the PCA activation-landscape curves (:func:`landscape_curves`), each
     snapshot a curve through its layers (consecutive layers joined, the input layer a
     square), coloured yellow (lowest threshold) to purple (highest) with a colourbar of
-    the threshold (a legend instead when some snapshot is not a threshold). Returns the axes.
+    the threshold; the final epoch sits at the mean training accuracy its networks reached
+    (a legend instead when some other snapshot is not a threshold). Returns the axes.
     """
     curves = landscape_curves(store, snapshots=snapshots, seed=seed)
     ok = np.flatnonzero(np.isfinite(curves.values).all(axis=(1, 2)))
-    colors, mappable, what = _threshold_colors(curves["threshold"].values[ok])
+    ds = landscape_results(store)
+    colors, mappable, what = _threshold_colors(_accuracy_scale(ds, curves, ok))
+    if mappable is not None and "final" in set(ds["snapshot_policy"].values[np.asarray(curves["snapshot"].values)[ok]]):
+        what += " (final epoch: mean accuracy reached)"
     ax = _new_axes(ax, (5.5, 4.2))
     for col, i in zip(colors, ok):
         xy = curves.values[i]
