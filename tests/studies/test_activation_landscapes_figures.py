@@ -107,7 +107,7 @@ def test_figure3_final_epoch_sits_at_its_mean_accuracy_on_the_colourbar(kit):
     assert to_rgba(curves[1].get_color()) == pytest.approx(cmap((0.8 - 0.5) / (0.975 - 0.5)))
     assert to_rgba(curves[2].get_color()) == pytest.approx(cmap(1.0))
     assert len(fig.axes) == 2 and ax.get_legend() is None  # a colourbar, no legend
-    assert fig.axes[1].get_ylabel() == "training-accuracy threshold (final epoch: mean accuracy reached)"
+    assert fig.axes[1].get_ylabel() == "training-accuracy threshold\n(final epoch: mean accuracy reached)"
 
 
 def test_figure3_legend_when_snapshots_are_epochs(kit):

@@ -684,7 +684,7 @@ def plot_landscape_curves(store: str | os.PathLike | xr.Dataset, *, snapshots: S
     ds = landscape_results(store)
     colors, mappable, what = _threshold_colors(_accuracy_scale(ds, curves, ok))
     if mappable is not None and "final" in set(ds["snapshot_policy"].values[np.asarray(curves["snapshot"].values)[ok]]):
-        what += " (final epoch: mean accuracy reached)"
+        what += "\n(final epoch: mean accuracy reached)"
     ax = _new_axes(ax, (5.5, 4.2))
     for col, i in zip(colors, ok):
         xy = curves.values[i]
