@@ -169,15 +169,14 @@ def available_figures(ds) -> list[str]:
     Figures that need an analysis the sweep did not run, or a snapshot no network
     reached, are left out; the complex is drawn for 2-d inputs only.
     """
-    from ..studies.activation_landscapes import average_landscapes
+    from ..studies.activation_landscapes import store_figures
 
     names = ["training_curves.png"]
     if "landscape" in ds:
-        counted = int((average_landscapes(ds)["n_networks"].values > 0).sum())
-        if counted:
-            names += ["activation_landscapes.png", "landscape_norms.png"]
-        if counted * ds.sizes["layer"] >= 2:  # a PCA needs two landscapes
-            names.append("landscape_curves.png")
+        # the study's Figures 2, 4 and 3 under the demo's file names
+        study = store_figures(ds)
+        names += [name for number, name in ((2, "activation_landscapes.png"), (4, "landscape_norms.png"),
+                                            (3, "landscape_curves.png")) if number in study]
     if "f_vector" in ds and len(ds["cell_dim"]) == 3 and ds["snapshot_reached"].values[0].any():
         names.append("complex_final.png")
     return names

@@ -156,7 +156,8 @@ def _overview(st: ReportStore) -> list[Item]:
 
 def _landscapes(st: ReportStore) -> list[Item]:
     from ..experiments.demo import available_figures
-    from ..studies.activation_landscapes import plot_activations, stage_snapshots, table1, table1_markdown
+    from ..studies.activation_landscapes import (plot_activations, stage_snapshots, table1, table1_markdown,
+                                                 topological_complexity)
 
     ds = st.ds
     items: list[Item] = []
@@ -179,11 +180,12 @@ def _landscapes(st: ReportStore) -> list[Item]:
                                "2-D PCA of the activations of up to five layers of network 0 at its last reached "
                                "snapshot, on up to 3,000 points of the data set, coloured by class; one PCA per "
                                "layer.", lambda: plot_activations(st.out, 0)))
-    norms = landscape_norms(ds)
-    ok = np.isfinite(norms).all(axis=2)
+    # the study's own mean of the per-network norms (each network's mean over subsamples)
+    comp = topological_complexity(ds, statistic="mean_of_norms")
+    counted = comp["n_networks"].values
     layers = [str(x) for x in ds["layer"].values]
-    mean = _nanmean(np.where(ok[..., None], norms, np.nan))
-    rows = tuple((st.labels[s], str(int(ok[:, s].sum())), *(fmt(v) for v in mean[s])) for s in _snap_rows(st, ok))
+    rows = tuple((st.labels[s], str(int(counted[s])), *(fmt(v) for v in comp.values[s]))
+                 for s in range(len(counted)) if counted[s] > 0)
     items.append(Table("Mean landscape norm per layer", ("snapshot", "networks", *layers), rows,
                        "L2 norm of each network's landscape (normalized-distance units), mean over networks."))
     # Table I compares training stages: the accuracy thresholds and the last epoch trained
@@ -453,11 +455,7 @@ def _both(st: ReportStore) -> list[Item]:
     rows = [("Pearson", fmt(p.r), fmt(p.p, 3), str(p.n)),
             ("Spearman (Pearson of average ranks)", fmt(s.r), fmt(s.p, 3), str(s.n))]
     # the same across snapshots alone: each snapshot's means over the networks with both values
-    counts = both.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):  # a snapshot with no pair has no mean (NaN)
-        means = [np.where(both, v, 0.0).sum(axis=0) / np.where(counts > 0, counts, np.nan)
-                 for v in (complexity, regions)]
-    per_snapshot = complexity_correlation(*means)
+    per_snapshot = complexity_correlation(*(_nanmean(np.where(both, v, np.nan)) for v in (complexity, regions)))
     if per_snapshot["pearson"] is not None:
         mp, ms = per_snapshot["pearson"], per_snapshot["spearman"]
         rows += [("Pearson across snapshots (means over networks)", fmt(mp.r), fmt(mp.p, 3), str(mp.n)),

@@ -55,6 +55,7 @@ __all__ = [
     "plot_landscape_curves",
     "plot_complexity",
     "check_figures",
+    "store_figures",
     "draw_figures",
     "TABLES",
     "stage_snapshots",
@@ -161,8 +162,8 @@ def _long_label(ds: xr.Dataset, s: int) -> str:
     return f"threshold {label}" if ds["snapshot_policy"].values[s] == "accuracy_threshold" else label
 
 
-def _grid(ds: xr.Dataset) -> tuple[tuple[float, float, float], int | None, bool]:
-    attrs = ds["landscape"].attrs
+def _grid(attrs: dict) -> tuple[tuple[float, float, float], int | None, bool]:
+    """(grid, hom_dim or None, keep_infinite) of stored landscapes, from the ``landscape`` attrs."""
     hom = attrs.get("hom_dim")
     return (tuple(float(x) for x in attrs["grid"]), None if hom is None else int(hom),
             bool(attrs.get("keep_infinite", False)))
@@ -250,18 +251,15 @@ def average_landscapes(store: str | os.PathLike | xr.Dataset, *,
 
 def _mean_activation_landscapes(mean: xr.DataArray) -> dict[int, ActivationLandscape]:
     """The rows of :func:`average_landscapes` that hold a landscape, as ActivationLandscapes (by position)."""
-    attrs = mean.attrs
-    grid = tuple(float(x) for x in attrs["grid"])
-    hom = attrs.get("hom_dim")
-    keep_inf = bool(attrs.get("keep_infinite", False))
+    grid, hom, keep_inf = _grid(mean.attrs)
     names = [str(x) for x in mean["layer"].values]
     out = {}
     for i in range(mean.sizes["snapshot"]):
         if int(mean["n_networks"].values[i]) == 0:
             continue
         v = mean.values[i]
-        out[i] = ActivationLandscape([Landscape(v[j], grid, hom_dim=None if hom is None else int(hom),
-                                                keep_infinite=keep_inf) for j in range(len(names))], names)
+        out[i] = ActivationLandscape([Landscape(v[j], grid, hom_dim=hom, keep_infinite=keep_inf)
+                                      for j in range(len(names))], names)
     return out
 
 
@@ -338,7 +336,7 @@ def stored_activation_landscapes(
     landscapes: its mean over the input subsamples, None where it does not count."""
     ds = landscape_results(store)
     values, counts, _ = _per_network(ds)
-    grid, hom, keep_inf = _grid(ds)
+    grid, hom, keep_inf = _grid(ds["landscape"].attrs)
     names = [str(x) for x in ds["layer"].values]
     rows: list[list[ActivationLandscape | None]] = []
     for n in range(values.shape[0]):
@@ -679,9 +677,9 @@ def plot_landscape_curves(store: str | os.PathLike | xr.Dataset, *, snapshots: S
     the threshold; the final epoch sits at the mean training accuracy its networks reached
     (a legend instead when some other snapshot is not a threshold). Returns the axes.
     """
-    curves = landscape_curves(store, snapshots=snapshots, seed=seed)
-    ok = np.flatnonzero(np.isfinite(curves.values).all(axis=(1, 2)))
     ds = landscape_results(store)
+    curves = landscape_curves(ds, snapshots=snapshots, seed=seed)
+    ok = np.flatnonzero(np.isfinite(curves.values).all(axis=(1, 2)))
     colors, mappable, what = _threshold_colors(_accuracy_scale(ds, curves, ok))
     if mappable is not None and "final" in set(ds["snapshot_policy"].values[np.asarray(curves["snapshot"].values)[ok]]):
         what += "\n(final epoch: mean accuracy reached)"
@@ -723,6 +721,17 @@ def plot_complexity(store: str | os.PathLike | xr.Dataset, *, statistic: str = "
 
 
 # --------------------------------------------------------------------------- all figures as files
+
+
+def store_figures(store: str | os.PathLike | xr.Dataset) -> list[int]:
+    """The figures among 2-4 the store's landscapes allow: 2 and 4 need a snapshot some
+    network counts at, 3 (a PCA) also two average landscapes to project. (Figure 1 needs
+    the sweep folder and a checkpoint, see :func:`draw_figures`.)"""
+    ds = landscape_results(store)
+    counted = int((average_landscapes(ds)["n_networks"].values > 0).sum())
+    if not counted:
+        return []
+    return [2, 3, 4] if counted * ds.sizes["layer"] >= 2 else [2, 4]
 
 
 def check_figures(store: str | os.PathLike | xr.Dataset, out_dir: str | os.PathLike | None = None) -> Path:
@@ -789,10 +798,11 @@ def draw_figures(store: str | os.PathLike | xr.Dataset, out_dir: str | os.PathLi
             # here (ConfigError is a ValueError): the other figures need only the store
             logger.warning("Figure 1 left out: its network or data could not be loaded (%s)", exc)
     counted = int((mean["n_networks"].values > 0).sum())
-    if counted:
+    drawable = store_figures(ds)
+    if 2 in drawable:
         fig = Figure(figsize=_figure2_size(counted, len(names)), layout="constrained")
         save(plot_average_landscapes(ds, fig=fig), 2)
-        if counted * ds.sizes["layer"] >= 2:
+        if 3 in drawable:
             fig = Figure(figsize=(5.5, 4.2), layout="constrained")
             plot_landscape_curves(ds, ax=fig.add_subplot())
             save(fig, 3)
