@@ -535,10 +535,14 @@ def _parse_network(table: Table, base_dir: Path) -> tuple[NetworkConfig, Any]:
                                             "hashes)")
     table.finish(_NETWORK_KEYS)
     network = NetworkConfig(widths, activation, module, kwargs, module_path)
-    try:
-        net = build_architecture(network)
-    except Exception as exc:  # the user's callable may raise anything; say which and where
-        raise table.error("module", f"cannot build {module!r}: {type(exc).__name__}: {exc}") from None
+
+    def build() -> Any:
+        try:
+            return build_architecture(network)
+        except Exception as exc:  # the user's callable may raise anything; say which and where
+            raise table.error("module", f"cannot build {module!r}: {type(exc).__name__}: {exc}") from None
+
+    net = build()
     hashed = []
     for path, sha in checkpoints:
         if sha is None:
@@ -556,11 +560,7 @@ def _parse_network(table: Table, base_dir: Path) -> tuple[NetworkConfig, Any]:
         if pinned_weights is None:
             # every job rebuilds the network: a callable that draws new weights each call
             # (unseeded init) would analyse another network in each job
-            try:
-                again = state_sha256(build_architecture(network).state_dict())
-            except Exception as exc:
-                raise table.error("module", f"cannot build {module!r}: {type(exc).__name__}: {exc}") from None
-            if again != weights:
+            if state_sha256(build().state_dict()) != weights:
                 raise table.error("module", f"{module!r} returned different weights on a second call; a network "
                                             "given by a module alone must be deterministic (seed its "
                                             "initialization or load trained weights in it)")

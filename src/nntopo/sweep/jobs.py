@@ -14,6 +14,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -81,6 +82,16 @@ def _snapshot_rows(config: SweepConfig, rows: list[dict]) -> list[dict | None]:
     return out
 
 
+def _fresh_network(out: str, network: int) -> tuple[SweepStore, Path]:
+    """The store and the emptied folder ``OUT/networks/netNNNNN`` of ``network``, its analysis
+    marks removed first: a network's first job (train or load) never mixes with an earlier run's."""
+    store = SweepStore(out)
+    store.unmark_analyses(network)
+    folder = store.out / network_dir(network)
+    shutil.rmtree(folder, ignore_errors=True)
+    return store, folder
+
+
 def train_network(out: str, config: SweepConfig, network: int) -> JobResult:
     """Train network ``network`` (seed ``config.training.seeds[network]``), write its history and snapshot rows.
 
@@ -92,10 +103,7 @@ def train_network(out: str, config: SweepConfig, network: int) -> JobResult:
     from .data import network_split, training_loss
 
     start = time.perf_counter()
-    store = SweepStore(out)
-    store.unmark_analyses(network)
-    folder = store.out / network_dir(network)
-    shutil.rmtree(folder, ignore_errors=True)
+    store, folder = _fresh_network(out, network)
     t = config.training
     policies: list = []
     if t.snapshots.thresholds:
@@ -157,10 +165,7 @@ def load_network(out: str, config: SweepConfig, network: int) -> JobResult:
     from .networks import loaded_network
 
     start = time.perf_counter()
-    store = SweepStore(out)
-    store.unmark_analyses(network)
-    folder = store.out / network_dir(network)
-    shutil.rmtree(folder, ignore_errors=True)
+    store, folder = _fresh_network(out, network)
     train_set, test_set = network_split(config, network)
     with _one_thread():
         t0 = time.perf_counter()
